@@ -1,0 +1,39 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Targets and the direction of their dependencies are described in docs/ARCHITECTURE.md.
+let package = Package(
+    name: "Hearth",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hearth", targets: ["hearth"]),
+        .library(name: "HearthEngine", targets: ["HearthEngine"]),
+        .library(name: "HearthGGUF", targets: ["HearthGGUF"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "HearthKernels"),
+        .target(name: "HearthGGUF", dependencies: ["HearthKernels"]),
+        .target(name: "HearthTokenizer", dependencies: ["HearthGGUF"]),
+        .target(name: "HearthTemplate"),
+        .target(name: "HearthEngine",
+                dependencies: ["HearthKernels", "HearthGGUF", "HearthTokenizer", "HearthTemplate"]),
+        .executableTarget(name: "hearth", dependencies: [
+            "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "HearthTestSupport", dependencies: ["HearthGGUF", "HearthKernels"]),
+        .testTarget(name: "HearthKernelsTests", dependencies: ["HearthKernels", "HearthTestSupport"]),
+        .testTarget(name: "HearthGGUFTests", dependencies: ["HearthGGUF", "HearthTestSupport"]),
+        .testTarget(name: "HearthTokenizerTests",
+                    dependencies: ["HearthTokenizer", "HearthGGUF", "HearthTestSupport"],
+                    resources: [.copy("Golden")]),
+        .testTarget(name: "HearthTemplateTests", dependencies: ["HearthTemplate"],
+                    resources: [.copy("Golden")]),
+        .testTarget(name: "HearthEngineTests",
+                    dependencies: ["HearthEngine", "HearthTestSupport"],
+                    resources: [.copy("Golden")]),
+    ]
+)
