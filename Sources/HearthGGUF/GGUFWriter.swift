@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import HearthKernels
+
+/// Builds a GGUF v3 file: metadata in the order added, then the tensor table, then the data,
+/// each tensor aligned to `general.alignment` (32 unless set). The output is written to a
+/// temporary file beside the destination, flushed, and renamed into place, so a reader never
+/// sees half a file.
+public struct GGUFWriter {
+    public private(set) var metadata: [(String, GGUFValue)] = []
+    public private(set) var tensors: [(info: GGUFTensorInfo, data: [UInt8])] = []
+    public private(set) var alignment = 32
+
+    public init() {}
+
+    /// Sets a metadata value (replacing an earlier value of the same key in place).
+    public mutating func set(_ key: String, _ value: GGUFValue) {
+        if key == "general.alignment", case .uint32(let a) = value { alignment = Int(a) }
+        if let i = metadata.firstIndex(where: { $0.0 == key }) { metadata[i].1 = value } else { metadata.append((key, value)) }
+    }
+
+    /// Adds a tensor. `shape` is in ggml order (row length first); `data` must have exactly the
+    /// bytes that shape and type take.
+    public mutating func addTensor(_ name: String, shape: [Int], type: TensorType, data: [UInt8]) throws(GGUFError) {
+        guard !tensors.contains(where: { $0.info.name == name }) else { throw GGUFError("tensor '\(name)' added twice") }
+        guard (1...4).contains(shape.count), shape.allSatisfy({ $0 > 0 }) else {
+            throw GGUFError("tensor '\(name)' has shape \(shape); GGUF takes 1 to 4 positive dimensions")
+        }
+        guard let bytes = type.traits.bytes(forElements: shape.reduce(1, *)), shape[0] % type.traits.blockSize == 0 else {
+            throw GGUFError("tensor '\(name)' has rows of \(shape[0]) elements, not a multiple of \(type)'s block of \(type.traits.blockSize)")
+        }
+        guard bytes == data.count else {
+            throw GGUFError("tensor '\(name)' of shape \(shape) and type \(type) takes \(bytes) bytes; \(data.count) given")
+        }
+        let offset = tensors.last.map { align($0.info.offset + $0.info.byteCount) } ?? 0
+        tensors.append((GGUFTensorInfo(name: name, shape: shape, type: type, offset: offset, byteCount: bytes), data))
+    }
+
+    /// Adds a float tensor, stored as `type` through the format's reference quantizer.
+    public mutating func addTensor(_ name: String, shape: [Int], type: TensorType = .f32, floats: [Float]) throws(GGUFError) {
+        guard let quantize = type.traits.quantize else {
+            throw GGUFError("Hearth has no quantizer for \(type) yet (tensor '\(name)')")
+        }
+        guard floats.count == shape.reduce(1, *), let bytes = type.traits.bytes(forElements: floats.count) else {
+            throw GGUFError("tensor '\(name)': \(floats.count) values do not fill shape \(shape) in \(type)")
+        }
+        var data = [UInt8](repeating: 0, count: bytes)
+        floats.withUnsafeBufferPointer { src in
+            data.withUnsafeMutableBytes { dst in quantize(src.baseAddress!, dst.baseAddress!, floats.count) }
+        }
+        try addTensor(name, shape: shape, type: type, data: data)
+    }
+
+    private func align(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
+
+    /// The whole file as bytes.
+    public func serialized() -> [UInt8] {
+        var out: [UInt8] = []
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func putString(_ s: String) { put(UInt64(s.utf8.count)); out.append(contentsOf: s.utf8) }
+        func putValue(_ v: GGUFValue) {
+            switch v {
+            case .uint8(let x): put(x)
+            case .int8(let x): put(x)
+            case .uint16(let x): put(x)
+            case .int16(let x): put(x)
+            case .uint32(let x): put(x)
+            case .int32(let x): put(x)
+            case .uint64(let x): put(x)
+            case .int64(let x): put(x)
+            case .float32(let x): put(x.bitPattern)
+            case .float64(let x): put(x.bitPattern)
+            case .bool(let x): put(UInt8(x ? 1 : 0))
+            case .string(let s): putString(s)
+            case .array(let t, let items):
+                put(t.rawValue); put(UInt64(items.count))
+                for item in items { putValue(item) }
+            }
+        }
+        put(UInt32(0x4655_4747)); put(UInt32(3))
+        put(UInt64(tensors.count)); put(UInt64(metadata.count))
+        for (k, v) in metadata { putString(k); put(v.type.rawValue); putValue(v) }
+        for t in tensors {
+            putString(t.info.name); put(UInt32(t.info.shape.count))
+            for d in t.info.shape { put(UInt64(d)) }
+            put(t.info.type.rawValue); put(UInt64(t.info.offset))
+        }
+        out.append(contentsOf: [UInt8](repeating: 0, count: align(out.count) - out.count))
+        let start = out.count
+        for t in tensors {
+            out.append(contentsOf: [UInt8](repeating: 0, count: start + t.info.offset - out.count))
+            out.append(contentsOf: t.data)
+        }
+        return out
+    }
+
+    /// Writes the file atomically: temporary file, fsync, rename.
+    public func write(to path: String) throws(GGUFError) {
+        let bytes = serialized()
+        let tmp = path + ".partial"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw GGUFError("cannot create '\(tmp)': \(String(cString: strerror(errno)))") }
+        var written = 0
+        let ok = bytes.withUnsafeBytes { buf -> Bool in
+            while written < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + written, buf.count - written)
+                if n <= 0 { return false }
+                written += n
+            }
+            return fsync(fd) == 0
+        }
+        let err = errno
+        close(fd)
+        guard ok else {
+            unlink(tmp)
+            throw GGUFError("cannot write '\(path)': \(String(cString: strerror(err)))")
+        }
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw GGUFError("cannot rename '\(tmp)' to '\(path)': \(String(cString: strerror(e)))")
+        }
+    }
+}

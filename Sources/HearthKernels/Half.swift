@@ -1,0 +1,33 @@
+// Conversions between Float and the 16-bit float formats that GGUF stores (IEEE half and bfloat16).
+// Rounding is round-to-nearest-even, as the F16C instructions ggml uses do.
+
+@inline(__always) public func halfToFloat(_ bits: UInt16) -> Float {
+    Float(Float16(bitPattern: bits))
+}
+
+@inline(__always) public func floatToHalf(_ x: Float) -> UInt16 {
+    Float16(x).bitPattern
+}
+
+@inline(__always) public func bf16ToFloat(_ bits: UInt16) -> Float {
+    Float(bitPattern: UInt32(bits) << 16)
+}
+
+/// Float to bfloat16 with round-to-nearest-even; NaN stays a (quiet) NaN, as ggml does.
+@inline(__always) public func floatToBF16(_ x: Float) -> UInt16 {
+    let u = x.bitPattern
+    if (u & 0x7fff_ffff) > 0x7f80_0000 { return UInt16(truncatingIfNeeded: (u >> 16) | 64) }
+    return UInt16(truncatingIfNeeded: (u &+ (0x7fff &+ ((u >> 16) & 1))) >> 16)
+}
+
+extension UnsafeRawPointer {
+    @inline(__always) func f16(at offset: Int) -> Float {
+        halfToFloat(loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+    @inline(__always) func u8(at offset: Int) -> UInt8 {
+        load(fromByteOffset: offset, as: UInt8.self)
+    }
+    @inline(__always) func i8(at offset: Int) -> Int8 {
+        load(fromByteOffset: offset, as: Int8.self)
+    }
+}

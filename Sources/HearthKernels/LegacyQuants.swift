@@ -1,0 +1,211 @@
+// The 32-element block formats of ggml: q4_0, q4_1, q5_0, q5_1, q8_0, and q8_1 (activations).
+// Layouts (little-endian, packed), as ggml's block_xxx structs:
+//   q4_0: d f16 | qs[16]             x = (nibble - 8) * d          low nibbles are elements 0..15
+//   q4_1: d f16 | m f16 | qs[16]     x = nibble * d + m
+//   q5_0: d f16 | qh u32 | qs[16]    x = (nibble | bit << 4) - 16) * d
+//   q5_1: d f16 | m f16 | qh u32 | qs[16]
+//   q8_0: d f16 | qs[32] i8          x = q * d
+//   q8_1: d f16 | s f16 | qs[32] i8  s = d * sum(q), used by the q4_1/q5_1 dot products
+
+enum LegacyQuants {
+    static let qk = 32
+
+    // MARK: dequantize
+
+    static let dequantizeQ4_0: FormatTraits.Dequantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let p = src + b * 18, y = dst + b * qk
+            let d = p.f16(at: 0)
+            for j in 0..<16 {
+                let q = p.u8(at: 2 + j)
+                y[j] = Float(Int(q & 0x0f) - 8) * d
+                y[j + 16] = Float(Int(q >> 4) - 8) * d
+            }
+        }
+    }
+
+    static let dequantizeQ4_1: FormatTraits.Dequantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let p = src + b * 20, y = dst + b * qk
+            let d = p.f16(at: 0), m = p.f16(at: 2)
+            for j in 0..<16 {
+                let q = p.u8(at: 4 + j)
+                y[j] = Float(q & 0x0f) * d + m
+                y[j + 16] = Float(q >> 4) * d + m
+            }
+        }
+    }
+
+    static let dequantizeQ5_0: FormatTraits.Dequantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let p = src + b * 22, y = dst + b * qk
+            let d = p.f16(at: 0)
+            let qh = p.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+            for j in 0..<16 {
+                let q = p.u8(at: 6 + j)
+                let h0 = Int((qh >> UInt32(j)) & 1) << 4, h1 = Int((qh >> UInt32(j + 16)) & 1) << 4
+                y[j] = Float((Int(q & 0x0f) | h0) - 16) * d
+                y[j + 16] = Float((Int(q >> 4) | h1) - 16) * d
+            }
+        }
+    }
+
+    static let dequantizeQ5_1: FormatTraits.Dequantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let p = src + b * 24, y = dst + b * qk
+            let d = p.f16(at: 0), m = p.f16(at: 2)
+            let qh = p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            for j in 0..<16 {
+                let q = p.u8(at: 8 + j)
+                let h0 = Int((qh >> UInt32(j)) & 1) << 4, h1 = Int((qh >> UInt32(j + 16)) & 1) << 4
+                y[j] = Float(Int(q & 0x0f) | h0) * d + m
+                y[j + 16] = Float(Int(q >> 4) | h1) * d + m
+            }
+        }
+    }
+
+    static let dequantizeQ8_0: FormatTraits.Dequantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let p = src + b * 34, y = dst + b * qk
+            let d = p.f16(at: 0)
+            for j in 0..<qk { y[j] = Float(p.i8(at: 2 + j)) * d }
+        }
+    }
+
+    static let dequantizeQ8_1: FormatTraits.Dequantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let p = src + b * 36, y = dst + b * qk
+            let d = p.f16(at: 0)
+            for j in 0..<qk { y[j] = Float(p.i8(at: 4 + j)) * d }
+        }
+    }
+
+    // MARK: quantize activations
+
+    /// Scales one block of 32 floats to int8 the way ggml's x86 path does: id = 127 / amax,
+    /// round half to even. Returns d (before its f16 rounding) and the sum of the quants.
+    @inline(__always)
+    static func quantizeBlock8(_ x: UnsafePointer<Float>, _ qs: UnsafeMutableRawPointer) -> (d: Float, sum: Int) {
+        var amax: Float = 0
+        for j in 0..<qk { amax = max(amax, abs(x[j])) }
+        let d = amax / 127
+        let id: Float = amax != 0 ? 127 / amax : 0
+        var sum = 0
+        for j in 0..<qk {
+            let q = Int8((x[j] * id).rounded(.toNearestOrEven))
+            qs.storeBytes(of: q, toByteOffset: j, as: Int8.self)
+            sum += Int(q)
+        }
+        return (d, sum)
+    }
+
+    static let quantizeQ8_0: FormatTraits.Quantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let p = dst + b * 34
+            let (d, _) = quantizeBlock8(src + b * qk, p + 2)
+            p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
+        }
+    }
+
+    static let quantizeQ8_1: FormatTraits.Quantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let p = dst + b * 36
+            let (d, sum) = quantizeBlock8(src + b * qk, p + 4)
+            p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
+            p.storeBytes(of: floatToHalf(d * Float(sum)), toByteOffset: 2, as: UInt16.self)
+        }
+    }
+
+    // MARK: dot products against 8-bit activations
+
+    /// sum over j < 16 of lo(q[j]) * a[j] + hi(q[j]) * a[j + 16], with 4-bit q and int8 a.
+    @inline(__always)
+    static func nibbleDot(_ q: UnsafeRawPointer, _ a: UnsafeRawPointer, offset: Int) -> Int32 {
+        let v = q.loadUnaligned(as: SIMD16<UInt8>.self)
+        let lo = SIMD16<Int16>(truncatingIfNeeded: v & 0x0f) &- Int16(offset)
+        let hi = SIMD16<Int16>(truncatingIfNeeded: v &>> 4) &- Int16(offset)
+        let a0 = SIMD16<Int16>(truncatingIfNeeded: a.loadUnaligned(as: SIMD16<Int8>.self))
+        let a1 = SIMD16<Int16>(truncatingIfNeeded: a.loadUnaligned(fromByteOffset: 16, as: SIMD16<Int8>.self))
+        return SIMD16<Int32>(truncatingIfNeeded: lo &* a0 &+ hi &* a1).wrappedSum()
+    }
+
+    /// Like `nibbleDot` with a fifth bit per element taken from `qh` (bit j is element j).
+    @inline(__always)
+    static func fiveBitDot(_ q: UnsafeRawPointer, _ qh: UInt32, _ a: UnsafeRawPointer, offset: Int) -> Int32 {
+        var sum: Int32 = 0
+        for j in 0..<16 {
+            let v = q.u8(at: j)
+            let x0 = Int32(Int(v & 0x0f) | Int((qh >> UInt32(j)) & 1) << 4) - Int32(offset)
+            let x1 = Int32(Int(v >> 4) | Int((qh >> UInt32(j + 16)) & 1) << 4) - Int32(offset)
+            sum &+= x0 * Int32(a.i8(at: j)) + x1 * Int32(a.i8(at: j + 16))
+        }
+        return sum
+    }
+
+    static let dotQ4_0: FormatTraits.Dot = { x, y, n in
+        var s: Float = 0
+        for b in 0..<(n / qk) {
+            let px = x + b * 18, py = y + b * 34
+            s += px.f16(at: 0) * py.f16(at: 0) * Float(nibbleDot(px + 2, py + 2, offset: 8))
+        }
+        return s
+    }
+
+    static let dotQ4_1: FormatTraits.Dot = { x, y, n in
+        var s: Float = 0, mins: Float = 0
+        for b in 0..<(n / qk) {
+            let px = x + b * 20, py = y + b * 36
+            s += px.f16(at: 0) * py.f16(at: 0) * Float(nibbleDot(px + 4, py + 4, offset: 0))
+            mins += px.f16(at: 2) * py.f16(at: 2)
+        }
+        return s + mins
+    }
+
+    static let dotQ5_0: FormatTraits.Dot = { x, y, n in
+        var s: Float = 0
+        for b in 0..<(n / qk) {
+            let px = x + b * 22, py = y + b * 34
+            let qh = px.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+            s += px.f16(at: 0) * py.f16(at: 0) * Float(fiveBitDot(px + 6, qh, py + 2, offset: 16))
+        }
+        return s
+    }
+
+    static let dotQ5_1: FormatTraits.Dot = { x, y, n in
+        var s: Float = 0, mins: Float = 0
+        for b in 0..<(n / qk) {
+            let px = x + b * 24, py = y + b * 36
+            let qh = px.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            s += px.f16(at: 0) * py.f16(at: 0) * Float(fiveBitDot(px + 8, qh, py + 4, offset: 0))
+            mins += px.f16(at: 2) * py.f16(at: 2)
+        }
+        return s + mins
+    }
+
+    @inline(__always)
+    static func int8Dot32(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer) -> Int32 {
+        let a0 = SIMD16<Int16>(truncatingIfNeeded: a.loadUnaligned(as: SIMD16<Int8>.self))
+        let a1 = SIMD16<Int16>(truncatingIfNeeded: a.loadUnaligned(fromByteOffset: 16, as: SIMD16<Int8>.self))
+        let b0 = SIMD16<Int16>(truncatingIfNeeded: b.loadUnaligned(as: SIMD16<Int8>.self))
+        let b1 = SIMD16<Int16>(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: 16, as: SIMD16<Int8>.self))
+        return SIMD16<Int32>(truncatingIfNeeded: a0 &* b0).wrappedSum() &+ SIMD16<Int32>(truncatingIfNeeded: a1 &* b1).wrappedSum()
+    }
+
+    static let dotQ8_0: FormatTraits.Dot = { x, y, n in
+        var s: Float = 0
+        for b in 0..<(n / qk) {
+            let px = x + b * 34, py = y + b * 34
+            s += px.f16(at: 0) * py.f16(at: 0) * Float(int8Dot32(px + 2, py + 2))
+        }
+        return s
+    }
+
+    static let dotQ8_1: FormatTraits.Dot = { x, y, n in
+        var s: Float = 0
+        for b in 0..<(n / qk) {
+            let px = x + b * 36, py = y + b * 36
+            s += px.f16(at: 0) * py.f16(at: 0) * Float(int8Dot32(px + 4, py + 4))
+        }
+        return s
+    }
+}
