@@ -1,0 +1,44 @@
+import Foundation
+import HearthKernels
+
+/// Causal scaled dot-product attention of `n` new tokens over the cache, with grouped KV heads.
+/// q: (n, nHeads * headDim), keys/values: (capacity, nKVHeads * headDim) holding positions
+/// 0..<start+n, out: (n, nHeads * headDim). Token t sits at position start + t and sees
+/// positions max(0, start + t - window + 1)...start + t (window nil: all of them).
+func attend(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+            out: UnsafeMutablePointer<Float>, n: Int, start: Int, nHeads: Int, nKVHeads: Int,
+            headDim: Int, scale: Float, window: Int?, threads: Int) {
+    let qDim = nHeads * headDim, kvDim = nKVHeads * headDim
+    let group = nHeads / nKVHeads
+    parallelRanges(n * nHeads, threads: threads) { j0, j1 in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: start + n) { scores in
+            for j in j0..<j1 {
+                let t = j / nHeads, h = j % nHeads
+                let pos = start + t
+                let first = window.map { max(0, pos - $0 + 1) } ?? 0
+                let qh = q + t * qDim + h * headDim
+                let kvOffset = (h / group) * headDim
+                var maxScore = -Float.infinity
+                for p in first...pos {
+                    let s = dotFloat(qh, keys + p * kvDim + kvOffset, headDim) * scale
+                    scores[p] = s
+                    maxScore = max(maxScore, s)
+                }
+                var sum: Float = 0
+                for p in first...pos {
+                    let e = expf(scores[p] - maxScore)
+                    scores[p] = e
+                    sum += e
+                }
+                let o = out + t * qDim + h * headDim
+                o.update(repeating: 0, count: headDim)
+                let inv = 1 / sum
+                for p in first...pos {
+                    let w = scores[p] * inv
+                    let v = values + p * kvDim + kvOffset
+                    for d in 0..<headDim { o[d] += w * v[d] }
+                }
+            }
+        }
+    }
+}

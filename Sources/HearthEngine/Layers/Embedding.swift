@@ -1,0 +1,21 @@
+import HearthGGUF
+import HearthKernels
+
+/// The token embedding table kept in its file format: row `id` is the vector of token `id`.
+/// ggml shape (dim, vocab). The same tensor serves as the output head when the model ties them.
+struct Embedding {
+    let table: Linear
+
+    init(_ file: GGUFFile, _ name: String, dim: Int, vocab: Int) throws(EngineError) {
+        table = try Linear(file, name, inputs: dim, outputs: vocab)
+    }
+
+    /// Writes the vectors of `tokens` into out: (tokens.count, dim), times `scale`.
+    func lookup(_ tokens: ArraySlice<Int32>, into out: UnsafeMutablePointer<Float>, scale: Float = 1) {
+        let dim = table.inputs
+        for (t, id) in tokens.enumerated() {
+            table.type.traits.dequantize(table.data + Int(id) * table.rowBytes, out + t * dim, dim)
+            if scale != 1 { for i in 0..<dim { out[t * dim + i] *= scale } }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Rotary position embedding. Two pair layouts exist:
+/// - `.adjacent` (llama.cpp's "normal" rope, used by `llama`): rotates (x[2i], x[2i+1]);
+/// - `.halves` (GPT-NeoX rope, used by `qwen2`, `gemma3`): rotates (x[i], x[i + headDim/2]).
+/// Pair i at position p turns by the angle p * base^(-2i / headDim).
+struct Rope {
+    enum Layout { case adjacent, halves }
+    let layout: Layout
+    let headDim: Int
+    let base: Float
+    /// base^(-2i/headDim) for each pair i.
+    let inverseFrequencies: [Float]
+
+    init(layout: Layout, headDim: Int, base: Float) {
+        self.layout = layout
+        self.headDim = headDim
+        self.base = base
+        // As ggml: theta_scale = base^(-2/headDim), theta_i = p * theta_scale^i, all in Float.
+        let thetaScale = powf(base, -2 / Float(headDim))
+        var f: [Float] = []
+        var t: Float = 1
+        for _ in 0..<(headDim / 2) { f.append(t); t *= thetaScale }
+        inverseFrequencies = f
+    }
+
+    /// Rotates `heads` heads of one token at `position`, in place. x: (heads, headDim)
+    func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
+        let half = headDim / 2
+        for i in 0..<half {
+            let theta = Float(position) * inverseFrequencies[i]
+            let c = cosf(theta), s = sinf(theta)
+            for h in 0..<heads {
+                let v = x + h * headDim
+                let (a, b) = layout == .adjacent ? (2 * i, 2 * i + 1) : (i, i + half)
+                let x0 = v[a], x1 = v[b]
+                v[a] = x0 * c - x1 * s
+                v[b] = x0 * s + x1 * c
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import HearthGGUF
+
+/// The attention sub-block shared by the architectures: project to q, k, v (with optional
+/// biases and per-head RMSNorms), rotate q and k, append k and v to the cache, attend, project
+/// back. Input and output are (n, dim); the residual add is the caller's, so the model file
+/// shows it.
+struct SelfAttention {
+    let wq: Linear            // (dim, nHeads * headDim)
+    let wk: Linear            // (dim, nKVHeads * headDim)
+    let wv: Linear            // (dim, nKVHeads * headDim)
+    let wo: Linear            // (nHeads * headDim, dim)
+    let qNorm: [Float]?       // (headDim), Gemma 3
+    let kNorm: [Float]?       // (headDim)
+    let rope: Rope
+    let shape: ModelShape
+    /// Scale applied to q·k.
+    let scale: Float
+    /// Positions a token can see, itself included (nil: all).
+    let window: Int?
+    let normEps: Float
+
+    /// Loads `blk.N.attn_{q,k,v,output}.weight`; `biases` adds `blk.N.attn_{q,k,v}.bias`,
+    /// `headNorms` adds `blk.N.attn_{q,k}_norm.weight`.
+    init(_ file: GGUFFile, layer: Int, shape s: ModelShape, rope: Rope, scale: Float, window: Int? = nil,
+         biases: Bool = false, headNorms: Bool = false, normEps: Float = 0) throws(EngineError) {
+        let p = "blk.\(layer)."
+        func bias(_ n: String) -> String? { biases ? p + n + ".bias" : nil }
+        wq = try Linear(file, p + "attn_q.weight", inputs: s.dim, outputs: s.qDim, bias: bias("attn_q"))
+        wk = try Linear(file, p + "attn_k.weight", inputs: s.dim, outputs: s.kvDim, bias: bias("attn_k"))
+        wv = try Linear(file, p + "attn_v.weight", inputs: s.dim, outputs: s.kvDim, bias: bias("attn_v"))
+        wo = try Linear(file, p + "attn_output.weight", inputs: s.qDim, outputs: s.dim)
+        qNorm = headNorms ? try loadFloats(file, p + "attn_q_norm.weight", shape: [s.headDim]) : nil
+        kNorm = headNorms ? try loadFloats(file, p + "attn_k_norm.weight", shape: [s.headDim]) : nil
+        self.rope = rope
+        shape = s
+        self.scale = scale
+        self.window = window
+        self.normEps = normEps
+    }
+
+    /// out = wo(attend(rope(q), rope(k), v)) for the n tokens of `xn` (n, dim) at positions
+    /// start..<start+n; their keys and values go into `cache` at layer `layer`.
+    func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int,
+                        layer: Int, start: Int, cache: KVCache, workspace w: Workspace) {
+        let s = shape, threads = w.threads
+        wq.forward(xn, w.q, n: n, scratch: w.quantized, threads: threads)
+        wk.forward(xn, w.k, n: n, scratch: w.quantized, threads: threads)
+        wv.forward(xn, w.v, n: n, scratch: w.quantized, threads: threads)
+        if let qNorm { rmsNorm(w.q, weight: qNorm, dim: s.headDim, n: n * s.nHeads, eps: normEps) }
+        if let kNorm { rmsNorm(w.k, weight: kNorm, dim: s.headDim, n: n * s.nKVHeads, eps: normEps) }
+        for t in 0..<n {
+            rope.apply(w.q + t * s.qDim, heads: s.nHeads, position: start + t)
+            rope.apply(w.k + t * s.kvDim, heads: s.nKVHeads, position: start + t)
+        }
+        let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
+        (keys + start * s.kvDim).update(from: w.k, count: n * s.kvDim)
+        (values + start * s.kvDim).update(from: w.v, count: n * s.kvDim)
+        attend(q: w.q, keys: keys, values: values, out: w.attn, n: n, start: start,
+               nHeads: s.nHeads, nKVHeads: s.nKVHeads, headDim: s.headDim,
+               scale: scale, window: window, threads: threads)
+        wo.forward(w.attn, out, n: n, scratch: w.quantized, threads: threads)
+    }
+}
+
+/// The gated feed-forward sub-block: out = down(act(gate xn) * up xn), act SiLU or GELU.
+struct FeedForward {
+    enum Activation { case silu, gelu }
+    let gate: Linear          // (dim, ffDim)
+    let up: Linear            // (dim, ffDim)
+    let down: Linear          // (ffDim, dim)
+    let activation: Activation
+
+    init(_ file: GGUFFile, layer: Int, shape s: ModelShape, activation: Activation) throws(EngineError) {
+        let p = "blk.\(layer)."
+        gate = try Linear(file, p + "ffn_gate.weight", inputs: s.dim, outputs: s.ffDim)
+        up = try Linear(file, p + "ffn_up.weight", inputs: s.dim, outputs: s.ffDim)
+        down = try Linear(file, p + "ffn_down.weight", inputs: s.ffDim, outputs: s.dim)
+        self.activation = activation
+    }
+
+    func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int, workspace w: Workspace) {
+        gate.forward(xn, w.gate, n: n, scratch: w.quantized, threads: w.threads)
+        up.forward(xn, w.up, n: n, scratch: w.quantized, threads: w.threads)
+        switch activation {
+        case .silu: swiglu(w.gate, w.up, count: n * gate.outputs)
+        case .gelu: geglu(w.gate, w.up, count: n * gate.outputs)
+        }
+        down.forward(w.gate, out, n: n, scratch: w.quantized, threads: w.threads)
+    }
+}
+
+/// x += y over `count` floats: the residual connection.
+@inline(__always) func addResidual(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { x[i] += y[i] }
+}
+
+/// The output head: `output.weight`, or the token embedding when the model ties them.
+func outputHead(_ file: GGUFFile, embedding: Embedding, shape s: ModelShape) throws(EngineError) -> Linear {
+    file.tensor("output.weight") != nil
+        ? try Linear(file, "output.weight", inputs: s.dim, outputs: s.vocab)
+        : embedding.table
+}

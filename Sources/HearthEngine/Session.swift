@@ -1,0 +1,71 @@
+/// One conversation's state on a model: the KV cache, the tokens it holds, and the scratch
+/// buffers of the forward pass. Not thread-safe: one session serves one request at a time;
+/// many sessions can share one model.
+public final class Session: @unchecked Sendable {
+    public let network: any LanguageModel
+    public let cache: KVCache
+    public let workspace: Workspace
+    /// The tokens whose keys and values are in the cache, in order.
+    public private(set) var tokens: [Int32] = []
+    private var logitBuffer: UnsafeMutablePointer<Float>
+    private var logitCapacity: Int
+
+    /// - contextSize: positions the KV cache holds (prompt plus generated tokens).
+    /// - batchSize: tokens per forward pass when reading a prompt.
+    public init(network: any LanguageModel, contextSize: Int, threads: Int, batchSize: Int = 256) throws(EngineError) {
+        guard contextSize > 0 else { throw EngineError("the context size must be positive (got \(contextSize))") }
+        guard batchSize > 0 else { throw EngineError("the batch size must be positive (got \(batchSize))") }
+        self.network = network
+        cache = network.makeCache(capacity: contextSize)
+        workspace = Workspace(shape: network.shape, maxBatch: min(batchSize, contextSize), threads: threads)
+        logitCapacity = network.shape.vocab
+        logitBuffer = .allocate(capacity: logitCapacity)
+    }
+
+    deinit { logitBuffer.deallocate() }
+
+    public var contextSize: Int { cache.capacity }
+    public var vocabularySize: Int { network.shape.vocab }
+
+    /// Forgets everything after the first `count` tokens (to reuse a shared prefix).
+    public func rewind(to count: Int) {
+        let n = max(0, min(count, tokens.count))
+        tokens.removeSubrange(n...)
+        cache.truncate(to: n)
+    }
+
+    /// Appends `newTokens` to the session and returns the logits of the last one, or of every
+    /// one (`rows: .all`): (1 or newTokens.count) rows of `vocabularySize`. The buffer is valid
+    /// until the next call.
+    @discardableResult
+    public func evaluate(_ newTokens: [Int32], rows: LogitRows = .last) throws(EngineError) -> UnsafeMutableBufferPointer<Float> {
+        guard !newTokens.isEmpty else { throw EngineError("nothing to evaluate: no tokens given") }
+        let vocab = network.shape.vocab
+        if let bad = newTokens.first(where: { $0 < 0 || Int($0) >= vocab }) {
+            throw EngineError("token id \(bad) is outside the vocabulary (0..<\(vocab))")
+        }
+        guard tokens.count + newTokens.count <= contextSize else {
+            throw EngineError("\(tokens.count + newTokens.count) tokens do not fit the context of \(contextSize) tokens (\(tokens.count) already held, \(newTokens.count) new)")
+        }
+        let needed = rows == .all ? newTokens.count * vocab : vocab
+        if needed > logitCapacity {
+            logitBuffer.deallocate()
+            logitBuffer = .allocate(capacity: needed)
+            logitCapacity = needed
+        }
+        var done = 0
+        while done < newTokens.count {
+            let n = min(workspace.maxBatch, newTokens.count - done)
+            let chunk = newTokens[done..<(done + n)]
+            switch rows {
+            case .all:
+                network.forward(chunk, cache: cache, rows: .all, into: logitBuffer + done * vocab, workspace: workspace)
+            case .last:
+                network.forward(chunk, cache: cache, rows: .last, into: logitBuffer, workspace: workspace)
+            }
+            tokens.append(contentsOf: chunk)
+            done += n
+        }
+        return UnsafeMutableBufferPointer(start: logitBuffer, count: needed)
+    }
+}

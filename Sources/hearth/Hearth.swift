@@ -1,0 +1,17 @@
+import ArgumentParser
+
+@main
+struct Hearth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hearth",
+        abstract: "Run, serve, evaluate and share open language models on your own machine.",
+        discussion: """
+        Models are GGUF files. Start with:
+          scripts/fetch-models.sh smollm2          # fetch SmolLM2-135M-Instruct (sha256 checked)
+          hearth run ~/.cache/hearth/models/SmolLM2-135M-Instruct.Q4_1.gguf "Once upon a time"
+        """,
+        version: hearthVersion,
+        subcommands: [InspectCommand.self])
+}
+
+let hearthVersion = "0.1.0"
