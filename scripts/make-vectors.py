@@ -170,7 +170,7 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)
         self.cmd = [binary, "-m", model, "--host", "127.0.0.1", "--port", str(self.port),
                     "-t", str(threads), "-tb", str(threads), "-c", str(ctx), "-np", "1", "--no-warmup",
-                    "--no-webui"]
+                    "--no-webui", "-lv", "4"]  # verbosity 4 so that the log lists the end-of-generation ids
         if chat_template_file:
             self.cmd += ["--jinja", "--chat-template-file", chat_template_file]
         log("starting " + " ".join(self.cmd))
@@ -293,6 +293,8 @@ def main():
     try:
         server.wait_healthy()
         eog = eog_ids_from_log(server.log_text())
+        if not eog:
+            raise RuntimeError("could not read the end-of-generation ids from the llama-server log")
 
         def tokenize(text, add_special, parse_special):
             r = server.post("/tokenize", {"content": text, "add_special": add_special,

@@ -126,7 +126,7 @@ public final class GGUFFile: @unchecked Sendable {
         // Every tensor info takes at least 24 bytes and every pair at least 13: reject counts
         // the file cannot hold before allocating for them.
         guard tensorCount <= UInt64(r.remaining / 24), kvCount <= UInt64(r.remaining / 13) else {
-            throw GGUFError("'\(path)' claims \(tensorCount) tensors and \(kvCount) metadata entries, more than its \(r.count) bytes can hold")
+            throw GGUFError("'\(path)' is truncated or corrupt: it claims \(tensorCount) tensors and \(kvCount) metadata entries, more than its \(r.count) bytes can hold")
         }
         var keys: [String] = []
         var metadata: [String: GGUFValue] = [:]
@@ -259,14 +259,30 @@ struct ByteReader {
                 throw GGUFError("metadata key '\(key)' is an array of unknown type \(rawType)")
             }
             let n: UInt64 = try read()
-            // Each element takes at least one byte: an array cannot have more than what remains.
-            guard n <= UInt64(remaining) else {
-                throw GGUFError("file is truncated or corrupt: array '\(key)' claims \(n) items but only \(remaining) bytes remain")
+            // Each element takes at least its smallest encoding: reject counts the rest of the
+            // file cannot hold before reserving memory for them (a GGUFValue is ~24 bytes, so an
+            // unchecked count could ask for many times the file's size).
+            guard n <= UInt64(remaining / elementType.minimumEncodedSize) else {
+                throw GGUFError("file is truncated or corrupt: array '\(key)' claims \(n) items of \(elementType.name) but only \(remaining) bytes remain")
             }
             var items: [GGUFValue] = []
             items.reserveCapacity(Int(n))
             for _ in 0..<Int(n) { items.append(try readValue(elementType, key: key, depth: depth + 1)) }
             return .array(elementType, items)
+        }
+    }
+}
+
+extension GGUFValueType {
+    /// The fewest bytes one value of this type takes on disk: a string is at least its u64
+    /// length, an array its u32 element type and u64 count.
+    fileprivate var minimumEncodedSize: Int {
+        switch self {
+        case .uint8, .int8, .bool: 1
+        case .uint16, .int16: 2
+        case .uint32, .int32, .float32: 4
+        case .uint64, .int64, .float64, .string: 8
+        case .array: 12
         }
     }
 }

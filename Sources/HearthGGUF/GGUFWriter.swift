@@ -17,9 +17,25 @@ public struct GGUFWriter {
     public init() {}
 
     /// Sets a metadata value (replacing an earlier value of the same key in place).
+    /// A `general.alignment` that is a u32 power of two re-lays the tensors out on it, whether
+    /// they were added before or after; any other value is written as given (the reader
+    /// rejects such a file) and leaves the layout alone.
     public mutating func set(_ key: String, _ value: GGUFValue) {
-        if key == "general.alignment", case .uint32(let a) = value { alignment = Int(a) }
+        if key == "general.alignment", case .uint32(let a) = value, a > 0, a & (a - 1) == 0, Int(a) != alignment {
+            alignment = Int(a)
+            relayout()
+        }
         if let i = metadata.firstIndex(where: { $0.0 == key }) { metadata[i].1 = value } else { metadata.append((key, value)) }
+    }
+
+    /// Recomputes every tensor's offset for the current alignment, in the order added.
+    private mutating func relayout() {
+        var offset = 0
+        for i in tensors.indices {
+            let t = tensors[i].info
+            tensors[i].info = GGUFTensorInfo(name: t.name, shape: t.shape, type: t.type, offset: offset, byteCount: t.byteCount)
+            offset = align(offset + t.byteCount)
+        }
     }
 
     /// Adds a tensor. `shape` is in ggml order (row length first); `data` must have exactly the
@@ -94,6 +110,9 @@ public struct GGUFWriter {
             out.append(contentsOf: [UInt8](repeating: 0, count: start + t.info.offset - out.count))
             out.append(contentsOf: t.data)
         }
+        // ggml and gguf-py pad after every tensor, the last one too: ggml's gguf_init_from_file
+        // reads the data section as the sum of padded sizes and fails on a shorter file.
+        out.append(contentsOf: [UInt8](repeating: 0, count: align(out.count) - out.count))
         return out
     }
 

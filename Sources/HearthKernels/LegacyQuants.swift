@@ -92,7 +92,11 @@ enum LegacyQuants {
         let id: Float = amax != 0 ? 127 / amax : 0
         var sum = 0
         for j in 0..<qk {
-            let q = Int8((x[j] * id).rounded(.toNearestOrEven))
+            // Activations derive from file contents: an Inf or NaN among them (x * id is NaN
+            // when x is Inf) must not trap in the Int8 conversion. Finite values already lie in
+            // -127...127; NaN becomes 0.
+            let v = (x[j] * id).rounded(.toNearestOrEven)
+            let q = v.isNaN ? 0 : Int8(Swift.max(-127, Swift.min(127, v)))
             qs.storeBytes(of: q, toByteOffset: j, as: Int8.self)
             sum += Int(q)
         }

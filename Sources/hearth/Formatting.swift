@@ -26,3 +26,8 @@ func formatBytes(_ n: Int) -> String {
 func printError(_ s: String, terminator: String = "\n") {
     FileHandle.standardError.write((s + terminator).data(using: .utf8)!)
 }
+
+/// Writes streamed text to standard output at once (unbuffered), so tokens appear as they come.
+func emit(_ s: String) {
+    FileHandle.standardOutput.write(Data(s.utf8))
+}

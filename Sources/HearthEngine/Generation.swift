@@ -1,0 +1,138 @@
+import Foundation
+import HearthTokenizer
+
+/// What to generate and when to stop.
+public struct GenerationOptions: Sendable {
+    public var maxTokens: Int
+    public var sampling: SamplingParameters
+    /// Generation stops before any of these strings; they are not part of the output.
+    public var stop: [String]
+    /// Keep going past end-of-generation tokens (benchmarks).
+    public var ignoreEndOfGeneration: Bool
+
+    public init(maxTokens: Int = 256, sampling: SamplingParameters = .greedy, stop: [String] = [],
+                ignoreEndOfGeneration: Bool = false) {
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.stop = stop
+        self.ignoreEndOfGeneration = ignoreEndOfGeneration
+    }
+}
+
+public enum StopReason: String, Sendable {
+    /// The model produced an end-of-generation token.
+    case endOfGeneration = "eog"
+    /// `maxTokens` were generated.
+    case maxTokens = "length"
+    /// A stop string appeared.
+    case stopString = "stop"
+    /// The context is full.
+    case contextFull = "context"
+    /// The caller's callback asked to stop.
+    case cancelled
+}
+
+public struct GenerationResult: Sendable {
+    public let promptTokens: Int
+    /// Generated token ids (the end-of-generation token, if any, is not included).
+    public let tokens: [Int32]
+    public let text: String
+    public let stopReason: StopReason
+    public let promptSeconds: Double
+    public let generationSeconds: Double
+
+    public var promptTokensPerSecond: Double { Double(promptTokens) / max(promptSeconds, 1e-9) }
+    public var generationTokensPerSecond: Double { Double(tokens.count) / max(generationSeconds, 1e-9) }
+}
+
+extension Model {
+    /// Generates a continuation of `prompt` (text, tokenized with special tokens parsed).
+    public func generate(in session: Session, prompt: String, options: GenerationOptions,
+                         onText: (String) -> Bool = { _ in true }) throws(EngineError) -> GenerationResult {
+        try generate(in: session, promptTokens: tokenize(prompt), options: options, onText: onText)
+    }
+
+    /// Generates after `promptTokens`, appended to what the session holds. `onText` receives the
+    /// text as it becomes final (whole UTF-8 characters, never part of a stop string); returning
+    /// false stops generation.
+    public func generate(in session: Session, promptTokens: [Int32], options: GenerationOptions,
+                         onText: (String) -> Bool = { _ in true }) throws(EngineError) -> GenerationResult {
+        if let problem = options.sampling.validate() { throw EngineError(problem) }
+        guard options.maxTokens >= 0 else { throw EngineError("max tokens must be 0 or more (got \(options.maxTokens))") }
+        guard !promptTokens.isEmpty else { throw EngineError("the prompt is empty") }
+        let room = session.contextSize - session.tokens.count
+        guard promptTokens.count < room else {
+            throw EngineError("the prompt has \(promptTokens.count) tokens but the context holds \(session.contextSize)\(session.tokens.isEmpty ? "" : " (\(session.tokens.count) already used)"); use a larger --ctx-size or a shorter prompt")
+        }
+        var sampler = Sampler(options.sampling)
+        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        var stops = StopStringFilter(options.stop)
+        let eog = tokenizer.endOfGenerationIDs
+
+        let t0 = Date()
+        var logits = try session.evaluate(promptTokens)
+        let promptSeconds = Date().timeIntervalSince(t0)
+        let t1 = Date()
+        var generated: [Int32] = []
+        var text = ""
+        var reason = StopReason.maxTokens
+        generation: while generated.count < options.maxTokens {
+            let id = sampler.sample(logits, history: session.tokens)
+            if eog.contains(id) && !options.ignoreEndOfGeneration { reason = .endOfGeneration; break }
+            generated.append(id)
+            let (piece, hit) = stops.push(detokenizer.append(id))
+            text += piece
+            if !piece.isEmpty && !onText(piece) { reason = .cancelled; break generation }
+            if hit { reason = .stopString; break }
+            if session.tokens.count >= session.contextSize { reason = .contextFull; break }
+            if generated.count == options.maxTokens { break }
+            logits = try session.evaluate([id])
+        }
+        if reason != .stopString && reason != .cancelled {
+            let (rest, _) = stops.push(detokenizer.flush())
+            let tail = rest + stops.flush()
+            text += tail
+            if !tail.isEmpty { _ = onText(tail) }
+        }
+        return GenerationResult(promptTokens: promptTokens.count, tokens: generated, text: text, stopReason: reason,
+                                promptSeconds: promptSeconds, generationSeconds: Date().timeIntervalSince(t1))
+    }
+}
+
+/// Holds back streamed text that might be the start of a stop string, and cuts the text at the
+/// first stop string that appears.
+struct StopStringFilter {
+    let stops: [String]
+    private var pending = ""
+
+    init(_ stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
+
+    /// Adds text; returns what can be emitted now and whether a stop string was found.
+    mutating func push(_ s: String) -> (String, Bool) {
+        guard !stops.isEmpty else { return (s, false) }
+        pending += s
+        var cut: String.Index?
+        for stop in stops {
+            if let r = pending.range(of: stop), cut == nil || r.lowerBound < cut! { cut = r.lowerBound }
+        }
+        if let cut {
+            let out = String(pending[..<cut])
+            pending = ""
+            return (out, true)
+        }
+        // Keep the longest suffix that is a prefix of some stop string.
+        var keep = 0
+        for stop in stops {
+            var n = min(stop.count, pending.count)
+            while n > keep {
+                if pending.hasSuffix(stop.prefix(n)) { keep = n; break }
+                n -= 1
+            }
+        }
+        let out = String(pending.dropLast(keep))
+        pending = String(pending.suffix(keep))
+        return (out, false)
+    }
+
+    mutating func flush() -> String { defer { pending = "" }; return pending }
+}

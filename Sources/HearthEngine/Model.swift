@@ -1,0 +1,81 @@
+import Foundation
+import HearthGGUF
+import HearthTemplate
+import HearthTokenizer
+
+/// A model ready to run: the memory-mapped GGUF file, the network its architecture builds,
+/// the tokenizer and the chat template it carries. Immutable and shareable; each conversation
+/// gets its own `Session`.
+///
+/// ```swift
+/// let model = try Model(path: "SmolLM2-135M-Instruct.Q4_1.gguf")
+/// let session = try model.makeSession(contextSize: 2048)
+/// let result = try model.generate(in: session, prompt: "Once upon a time", options: .init(maxTokens: 32)) { piece in
+///     print(piece, terminator: ""); return true
+/// }
+/// ```
+public final class Model: @unchecked Sendable {
+    public let file: GGUFFile
+    public let network: any LanguageModel
+    public let tokenizer: Tokenizer
+    /// The model's `tokenizer.chat_template`, parsed; nil when it has none.
+    public let chatTemplate: ChatTemplate?
+    /// Seconds spent opening the file and building the network.
+    public let loadSeconds: Double
+
+    public init(path: String) throws(EngineError) {
+        let start = Date()
+        do { file = try GGUFFile(path: path) } catch { throw EngineError(error.message) }
+        network = try loadNetwork(file)
+        do {
+            tokenizer = try Tokenizer(TokenizerVocabulary(file: file))
+        } catch {
+            throw EngineError("'\(path)': \(error)")
+        }
+        guard tokenizer.vocabularySize <= network.shape.vocab else {
+            throw EngineError("the tokenizer has \(tokenizer.vocabularySize) tokens but the embedding only \(network.shape.vocab)")
+        }
+        if let source = file.string("tokenizer.chat_template") {
+            do { chatTemplate = try ChatTemplate(source) } catch {
+                throw EngineError("the model's chat template does not parse: \(error)")
+            }
+        } else {
+            chatTemplate = nil
+        }
+        loadSeconds = Date().timeIntervalSince(start)
+    }
+
+    public var architecture: String { file.architecture ?? "?" }
+    public var shape: ModelShape { network.shape }
+
+    /// A new session with a KV cache of `contextSize` positions (default: the trained context,
+    /// at most 4096).
+    public func makeSession(contextSize: Int? = nil, threads: Int = defaultThreadCount) throws(EngineError) -> Session {
+        let ctx = contextSize ?? min(shape.trainedContext, 4096)
+        return try Session(network: network, contextSize: ctx, threads: threads)
+    }
+
+    /// Renders a conversation with the model's chat template, as Hugging Face's
+    /// `apply_chat_template` would.
+    public func renderChat(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) throws(EngineError) -> String {
+        guard let chatTemplate else {
+            throw EngineError("the model has no chat template (tokenizer.chat_template); give a raw prompt instead")
+        }
+        let bos = tokenizer.bosID.flatMap(tokenizer.tokenText) ?? "", eos = tokenizer.eosID.flatMap(tokenizer.tokenText) ?? ""
+        do {
+            return try chatTemplate.render(messages: messages, addGenerationPrompt: addGenerationPrompt,
+                                           bosToken: bos, eosToken: eos)
+        } catch {
+            throw EngineError("the chat template failed: \(error)")
+        }
+    }
+
+    /// Tokenizes a prompt the way llama.cpp does for completion: BOS added when the model asks
+    /// for it, special tokens (like `<|im_start|>`) parsed when `parseSpecial`.
+    public func tokenize(_ text: String, parseSpecial: Bool = true) -> [Int32] {
+        tokenizer.encode(text, addSpecial: true, parseSpecial: parseSpecial)
+    }
+}
+
+/// The number of threads used when none is given: the machine's active cores.
+public var defaultThreadCount: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
