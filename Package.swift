@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "HearthTemplateTests", dependencies: ["HearthTemplate"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "HearthEngineTests",
-                    dependencies: ["HearthEngine", "HearthTestSupport"],
+                    dependencies: ["HearthEngine", "HearthGGUF", "HearthKernels", "HearthTestSupport"],
                     resources: [.copy("Golden")]),
     ]
 )

@@ -162,7 +162,7 @@ def sha256_file(path):
 # llama-server
 
 class Server:
-    def __init__(self, binary, model, threads, ctx, chat_template_file=None):
+    def __init__(self, binary, model, threads, ctx, chat_template_file=None, extra_args=()):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.bind(("127.0.0.1", 0))
         self.port = s.getsockname()[1]
@@ -173,6 +173,7 @@ class Server:
                     "--no-webui", "-lv", "4"]  # verbosity 4 so that the log lists the end-of-generation ids
         if chat_template_file:
             self.cmd += ["--jinja", "--chat-template-file", chat_template_file]
+        self.cmd += list(extra_args)
         log("starting " + " ".join(self.cmd))
         self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.base = "http://127.0.0.1:%d" % self.port
@@ -258,6 +259,8 @@ def main():
                     help="the shared SmolLM2 vectors, source of the prompts and tokenizer texts")
     ap.add_argument("--chat-template-file",
                     help="Jinja chat template for a GGUF that carries none (tokenizer.chat_template absent), passed to llama-server")
+    ap.add_argument("--server-arg", action="append", default=[], metavar="ARG",
+                    help="extra llama-server argument (repeatable, e.g. --server-arg=-fa --server-arg=off); recorded in the output")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ctx", type=int, default=2048)
     ap.add_argument("--generator", default="llama.cpp upstream ggml-org/llama.cpp@0c1e57098 (as vendored in llama-cpp-python 0.3.36), CPU-only Release, AVX-512+VNNI, AMX off",
@@ -289,7 +292,7 @@ def main():
     else:
         sys.exit("make-vectors: %s has no tokenizer.chat_template (llama-server would fall back to ChatML); pass --chat-template-file" % file_name)
 
-    server = Server(args.llama_server, model_path, args.threads, args.ctx, args.chat_template_file)
+    server = Server(args.llama_server, model_path, args.threads, args.ctx, args.chat_template_file, args.server_arg)
     try:
         server.wait_healthy()
         eog = eog_ids_from_log(server.log_text())
@@ -426,6 +429,7 @@ def main():
                   "sha256": sha, "arch": arch_text, "tokenizer": tokenizer_desc,
                   "gguf_hparams": {k: v for k, v in kv.items() if k.startswith(str(kv.get("general.architecture")) + ".")}},
         "generator": args.generator + "; llama-server /completion and /tokenize (scripts/make-vectors.py)" +
+                     ((" with extra server arguments " + " ".join(args.server_arg)) if args.server_arg else "") +
                      ("; ids cross-checked with llama-tokenize" if args.llama_tokenize else "") +
                      ("; text cross-checked with llama-simple (greedy sampler)" if args.llama_simple else ""),
         "sampling": {"temperature": 0, "top_k": 1, "repeat_penalty": 1.0, "n_predict": N_PREDICT, "ignore_eos": False,

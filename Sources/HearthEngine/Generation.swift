@@ -101,14 +101,14 @@ extension Model {
 
 /// Holds back streamed text that might be the start of a stop string, and cuts the text at the
 /// first stop string that appears.
-struct StopStringFilter {
+public struct StopStringFilter: Sendable {
     let stops: [String]
     private var pending = ""
 
-    init(_ stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
+    public init(_ stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
 
     /// Adds text; returns what can be emitted now and whether a stop string was found.
-    mutating func push(_ s: String) -> (String, Bool) {
+    public mutating func push(_ s: String) -> (String, Bool) {
         guard !stops.isEmpty else { return (s, false) }
         pending += s
         var cut: String.Index?
@@ -134,5 +134,5 @@ struct StopStringFilter {
         return (out, false)
     }
 
-    mutating func flush() -> String { defer { pending = "" }; return pending }
+    public mutating func flush() -> String { defer { pending = "" }; return pending }
 }

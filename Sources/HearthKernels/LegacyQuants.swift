@@ -123,14 +123,18 @@ enum LegacyQuants {
     // MARK: dot products against 8-bit activations
 
     /// sum over j < 16 of lo(q[j]) * a[j] + hi(q[j]) * a[j + 16], with 4-bit q and int8 a.
+    /// Written as a plain fixed-length loop, which LLVM vectorizes; Swift's generic SIMD
+    /// conversions were left as calls.
     @inline(__always)
     static func nibbleDot(_ q: UnsafeRawPointer, _ a: UnsafeRawPointer, offset: Int) -> Int32 {
-        let v = q.loadUnaligned(as: SIMD16<UInt8>.self)
-        let lo = SIMD16<Int16>(truncatingIfNeeded: v & 0x0f) &- Int16(offset)
-        let hi = SIMD16<Int16>(truncatingIfNeeded: v &>> 4) &- Int16(offset)
-        let a0 = SIMD16<Int16>(truncatingIfNeeded: a.loadUnaligned(as: SIMD16<Int8>.self))
-        let a1 = SIMD16<Int16>(truncatingIfNeeded: a.loadUnaligned(fromByteOffset: 16, as: SIMD16<Int8>.self))
-        return SIMD16<Int32>(truncatingIfNeeded: lo &* a0 &+ hi &* a1).wrappedSum()
+        let qb = q.assumingMemoryBound(to: UInt8.self), ab = a.assumingMemoryBound(to: Int8.self)
+        let off = Int32(offset)
+        var sum: Int32 = 0
+        for j in 0..<16 {
+            let v = qb[j]
+            sum &+= (Int32(v & 0x0f) &- off) &* Int32(ab[j]) &+ (Int32(v >> 4) &- off) &* Int32(ab[j + 16])
+        }
+        return sum
     }
 
     /// Like `nibbleDot` with a fifth bit per element taken from `qh` (bit j is element j).
@@ -188,11 +192,10 @@ enum LegacyQuants {
 
     @inline(__always)
     static func int8Dot32(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer) -> Int32 {
-        let a0 = SIMD16<Int16>(truncatingIfNeeded: a.loadUnaligned(as: SIMD16<Int8>.self))
-        let a1 = SIMD16<Int16>(truncatingIfNeeded: a.loadUnaligned(fromByteOffset: 16, as: SIMD16<Int8>.self))
-        let b0 = SIMD16<Int16>(truncatingIfNeeded: b.loadUnaligned(as: SIMD16<Int8>.self))
-        let b1 = SIMD16<Int16>(truncatingIfNeeded: b.loadUnaligned(fromByteOffset: 16, as: SIMD16<Int8>.self))
-        return SIMD16<Int32>(truncatingIfNeeded: a0 &* b0).wrappedSum() &+ SIMD16<Int32>(truncatingIfNeeded: a1 &* b1).wrappedSum()
+        let x = a.assumingMemoryBound(to: Int8.self), y = b.assumingMemoryBound(to: Int8.self)
+        var sum: Int32 = 0
+        for j in 0..<32 { sum &+= Int32(x[j]) &* Int32(y[j]) }
+        return sum
     }
 
     static let dotQ8_0: FormatTraits.Dot = { x, y, n in

@@ -4,54 +4,94 @@ import HearthGGUF
 import HearthTestSupport
 import Testing
 
-/// Greedy generation against llama.cpp's outputs on the real model files: token ids exactly up
-/// to the first step decided by less than `marginLimit` nats, and top-5 log-probabilities within
-/// `logprobTolerance` at every step (teacher-forced on llama.cpp's tokens, so that a legitimate
-/// divergence at a near-tie does not hide later differences).
+/// The engine against llama.cpp on the real model files.
+///
+/// The reference vectors were made with llama.cpp's default attention path (flash attention,
+/// f16 K/V cache and f16 accumulation). llama.cpp's *other* path (flash attention off) moves the
+/// same top-5 log-probabilities by up to 0.74 nats on SmolLM2 (`*.peer-variation.json`, made by
+/// scripts/peer-variation.py): these small quantized models amplify rounding noise. So the
+/// tolerance is not a constant picked to pass but llama.cpp's own spread:
+/// - teacher-forced on llama.cpp's tokens, the mean over steps of Hearth's largest top-5
+///   log-probability difference is within `spreadAllowance` of llama.cpp's own (per prompt), and
+///   no step differs by more than `spreadAllowance` times llama.cpp's worst step on the model;
+/// - at every step that llama.cpp decides by more than twice its mean spread (and 0.05 nats),
+///   Hearth's argmax is llama.cpp's token; free-running greedy ids equal llama.cpp's up to the
+///   first step decided by less.
 struct GreedyReferenceTests {
-    static let marginLimit = 0.05
-    static let logprobTolerance: Float = 0.05
+    /// How much worse than llama.cpp's own spread Hearth may be: 25%.
+    static let spreadAllowance: Float = 1.25
 
-    static func check(model fileName: String, vectors path: String) throws {
+    struct PeerVariation: Decodable {
+        struct Prompt: Decodable { let max: Double; let mean: Double }
+        let prompts: [String: Prompt]
+    }
+
+    static func check(model fileName: String, vectors path: String, variation variationPath: String) throws {
         guard let modelPath = try TestPaths.model(fileName) else {
             print("skipped: \(fileName) not in the model cache (scripts/fetch-models.sh)")
             return
         }
         let vectors = try ReferenceVectors.load(path)
-        let file = try GGUFFile(path: modelPath)
-        let network = try loadNetwork(file)
+        let variation = try JSONDecoder().decode(PeerVariation.self, from: Data(contentsOf: URL(fileURLWithPath: variationPath)))
+        let network = try loadNetwork(try GGUFFile(path: modelPath))
+        let peerWorst = Float(variation.prompts.values.map(\.max).max() ?? 0)
         for p in vectors.prompts {
+            let peer = try #require(variation.prompts[p.name], "no peer variation for prompt \(p.name)")
+            let decisive = Float(max(0.05, 2 * peer.mean))
+            // Teacher-forced: prompt + llama.cpp's continuation, logits at every position.
             let session = try Session(network: network, contextSize: 512, threads: 2)
-            // Teacher-forced pass: prompt + llama.cpp's continuation, logits at every position.
-            let all = p.prompt_token_ids + p.greedy_token_ids
-            let logits = try session.evaluate(all, rows: .all)
+            let logits = try session.evaluate(p.prompt_token_ids + p.greedy_token_ids, rows: .all)
             let vocab = session.vocabularySize
-            var firstLowMargin = p.greedy_token_ids.count
+            var deviations: [Float] = []
+            var freeRunLimit = p.greedy_token_ids.count
             for s in p.greedy_steps_top5_logprobs {
                 let top = s.topEntries
-                if top.count >= 2 && top[0].logprob - top[1].logprob < marginLimit {
-                    firstLowMargin = min(firstLowMargin, s.step)
+                let row = (p.prompt_token_ids.count + s.step - 1) * vocab
+                let ours = logSoftmax(UnsafeBufferPointer(rebasing: logits[row..<(row + vocab)]))
+                let deviation = top.map { abs(ours[Int($0.id)] - Float($0.logprob)) }.max() ?? 0
+                deviations.append(deviation)
+                #expect(deviation <= spreadAllowance * peerWorst, "\(p.name) step \(s.step): top-5 log-probabilities differ by \(deviation); llama.cpp's own worst step differs by \(peerWorst)")
+                let margin = top.count >= 2 ? Float(top[0].logprob - top[1].logprob) : .infinity
+                if margin > decisive {
+                    let argmax = Sampler.argmax(UnsafeBufferPointer(rebasing: logits[row..<(row + vocab)]))
+                    #expect(argmax == top[0].id, "\(p.name) step \(s.step): llama.cpp picks \(top[0].id) by a margin of \(margin) nats, Hearth picks \(argmax)")
                 }
-                let row = UnsafeBufferPointer(rebasing: logits[((p.prompt_token_ids.count + s.step - 1) * vocab)..<((p.prompt_token_ids.count + s.step) * vocab)])
-                let ours = logSoftmax(row)
-                for e in top {
-                    let diff = abs(ours[Int(e.id)] - Float(e.logprob))
-                    #expect(diff <= logprobTolerance, "\(p.name) step \(s.step): log p(\(e.id)) = \(ours[Int(e.id)]), llama.cpp \(e.logprob)")
-                }
+                if margin <= decisive { freeRunLimit = min(freeRunLimit, s.step) }
             }
-            // Free-running greedy: our own tokens must equal llama.cpp's up to the first near-tie.
+            let worst = deviations.max() ?? 0, mean = deviations.reduce(0, +) / Float(max(1, deviations.count))
+            print("\(fileName) \(p.name): top-5 log-prob deviation max \(worst) mean \(mean); llama.cpp's own spread max \(peer.max) mean \(peer.mean); ids compared free-running for \(freeRunLimit) steps")
+            #expect(mean <= spreadAllowance * Float(max(0.05, peer.mean)), "\(p.name): mean deviation \(mean) is beyond llama.cpp's own mean spread \(peer.mean)")
+
+            // Free-running greedy ids up to the first step llama.cpp decides by less than `decisive`.
             let free = try Session(network: network, contextSize: 512, threads: 2)
             var next = Sampler.argmax(UnsafeBufferPointer(try free.evaluate(p.prompt_token_ids)))
-            var ours: [Int32] = []
-            for _ in 0..<firstLowMargin {
-                ours.append(next)
+            var ids: [Int32] = []
+            for _ in 0..<freeRunLimit {
+                ids.append(next)
                 next = Sampler.argmax(UnsafeBufferPointer(try free.evaluate([next])))
             }
-            #expect(ours == Array(p.greedy_token_ids.prefix(firstLowMargin)), "\(p.name): greedy ids differ before step \(firstLowMargin)")
+            #expect(ids == Array(p.greedy_token_ids.prefix(freeRunLimit)), "\(p.name): greedy ids differ within the first \(freeRunLimit) steps")
         }
     }
 
+    static var golden: String { TestPaths.repository + "/Tests/HearthEngineTests/Golden" }
+
     @Test func smolLM2MatchesLlamaCpp() throws {
-        try Self.check(model: "SmolLM2-135M-Instruct.Q4_1.gguf", vectors: TestPaths.sharedVectors + "/smollm2-q4_1.json")
+        try Self.check(model: "SmolLM2-135M-Instruct.Q4_1.gguf", vectors: TestPaths.sharedVectors + "/smollm2-q4_1.json",
+                       variation: Self.golden + "/smollm2-q4_1.peer-variation.json")
+    }
+}
+
+extension GreedyReferenceTests {
+    @Test func qwen2MatchesLlamaCpp() throws {
+        try Self.check(model: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                       vectors: Self.golden + "/qwen2.5-coder-0.5b-instruct-q4_k_m.json",
+                       variation: Self.golden + "/qwen2.5-coder-0.5b-instruct-q4_k_m.peer-variation.json")
+    }
+
+    @Test func gemma3MatchesLlamaCpp() throws {
+        try Self.check(model: "gemma-3-270m-q4_k_m.gguf",
+                       vectors: Self.golden + "/gemma-3-270m-q4_k_m.json",
+                       variation: Self.golden + "/gemma-3-270m-q4_k_m.peer-variation.json")
     }
 }
