@@ -272,7 +272,7 @@ def main():
     file_name = os.path.basename(model_path)
     log("reading GGUF metadata of " + file_name)
     kv, tensors = read_gguf_metadata(model_path)
-    arch_text, n_vocab = describe_model(kv, tensors)
+    arch_text, _ = describe_model(kv, tensors)
     add_bos = bool(kv.get("tokenizer.ggml.add_bos_token", False))
     add_eos = bool(kv.get("tokenizer.ggml.add_eos_token", False))
     bos_id = kv.get("tokenizer.ggml.bos_token_id")
@@ -316,14 +316,12 @@ def main():
 
         # ---- prompts
         prompts_out = []
-        chat_rendered = None
         for sp in spec["prompts"]:
             name = sp["name"]
             text = sp["prompt"]
             entry_extra = {}
             if name == CHAT_PROMPT_NAME:
                 text = server.post("/apply-template", {"messages": CHAT_MESSAGES, "add_generation_prompt": True})["prompt"]
-                chat_rendered = text
                 entry_extra["chat_messages"] = CHAT_MESSAGES
                 entry_extra["chat_template_renderer"] = "llama-server /apply-template (llama.cpp's Jinja engine, add_generation_prompt true) on " + template_source + (
                     "; llama.cpp strips the template's leading BOS text because the tokenizer adds BOS itself" if add_bos else "")
@@ -439,6 +437,11 @@ def main():
                               "(see min_top1_top2_logprob_margin, its step, and low_margin_steps_below_0.05); an independent engine with slightly "
                               "different float accumulation may legitimately diverge at those steps. Compare ids up to the first low-margin step "
                               "exactly, and compare top-5 log-probs with a tolerance (e.g. 0.02-0.05 abs)."),
+        "numerics_note": ("Made along llama.cpp's ordinary serving path: the whole prompt decoded as one ubatch (every prompt here is "
+                          "shorter than 64 tokens), then one token per decode call, with llama-server's defaults (flash attention auto = on "
+                          "on CPU, f16 KV cache, weight repacking on, activations quantized to the weights' vec_dot type). On these small "
+                          "quantized models llama.cpp's own numbers move when that path changes (-fa off, --no-repack, another ubatch split, "
+                          "or evaluating prompt + continuation in one teacher-forced pass): see Golden/README.md for the measured size."),
         "prompts": prompts_out,
         "tokenizer_cases": cases_out,
     }

@@ -62,7 +62,7 @@ extension Model {
         guard !promptTokens.isEmpty else { throw EngineError("the prompt is empty") }
         let room = session.contextSize - session.tokens.count
         guard promptTokens.count < room else {
-            throw EngineError("the prompt has \(promptTokens.count) tokens but the context holds \(session.contextSize)\(session.tokens.isEmpty ? "" : " (\(session.tokens.count) already used)"); use a larger --ctx-size or a shorter prompt")
+            throw EngineError("the prompt has \(promptTokens.count) tokens but the context holds \(session.contextSize)\(session.tokens.isEmpty ? "" : " (\(session.tokens.count) already used)"); use a larger context or a shorter prompt")
         }
         var sampler = Sampler(options.sampling)
         var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)

@@ -58,13 +58,12 @@ public final class Workspace: @unchecked Sendable {
     let gate: UnsafeMutablePointer<Float>     // (maxBatch, ffDim)
     let up: UnsafeMutablePointer<Float>       // (maxBatch, ffDim)
     let quantized: UnsafeMutableRawPointer    // (maxBatch, partner row bytes of the widest input)
-    private let sizes: [Int]
 
     public init(shape s: ModelShape, maxBatch: Int, threads: Int) {
         self.maxBatch = maxBatch
         self.threads = max(1, threads)
         let widest = max(s.dim, s.qDim, s.ffDim)
-        sizes = [s.dim, s.dim, s.qDim, s.kvDim, s.kvDim, s.qDim, s.dim, s.ffDim, s.ffDim].map { $0 * maxBatch }
+        let sizes = [s.dim, s.dim, s.qDim, s.kvDim, s.kvDim, s.qDim, s.dim, s.ffDim, s.ffDim].map { $0 * maxBatch }
         x = .allocate(capacity: sizes[0]); xNorm = .allocate(capacity: sizes[1])
         q = .allocate(capacity: sizes[2]); k = .allocate(capacity: sizes[3]); v = .allocate(capacity: sizes[4])
         attn = .allocate(capacity: sizes[5]); proj = .allocate(capacity: sizes[6])

@@ -72,8 +72,11 @@ public final class Model: @unchecked Sendable {
 
     /// Tokenizes a prompt the way llama.cpp does for completion: BOS added when the model asks
     /// for it, special tokens (like `<|im_start|>`) parsed when `parseSpecial`.
+    /// A text that already starts with the BOS token's text (as chat templates that write
+    /// `{{ bos_token }}` render) gets no second one.
     public func tokenize(_ text: String, parseSpecial: Bool = true) -> [Int32] {
-        tokenizer.encode(text, addSpecial: true, parseSpecial: parseSpecial)
+        let startsWithBOS = parseSpecial && tokenizer.bosID.flatMap(tokenizer.tokenText).map { !$0.isEmpty && text.hasPrefix($0) } == true
+        return tokenizer.encode(text, addSpecial: !startsWithBOS, parseSpecial: parseSpecial)
     }
 }
 

@@ -30,7 +30,7 @@ public enum Perplexity {
         }
         let chunks = tokens.count / context
         guard chunks > 0 else {
-            throw EngineError("the text has \(tokens.count) tokens, fewer than one chunk of \(context); use a smaller --ctx or a longer text")
+            throw EngineError("the text has \(tokens.count) tokens, fewer than one chunk of \(context); use a smaller context or a longer text")
         }
         let first = context / 2
         var nll: Double = 0, nll2: Double = 0, count = 0
@@ -59,12 +59,8 @@ public enum Perplexity {
                                 runningPerplexity: running)
     }
 
-    /// log softmax(row)[target], summed in Double.
+    /// log softmax(row)[target].
     static func logProbability(_ row: UnsafeBufferPointer<Float>, _ target: Int) -> Double {
-        var m = -Float.infinity
-        for l in row { m = max(m, l) }
-        var s: Double = 0
-        for l in row { s += exp(Double(l - m)) }
-        return Double(row[target] - m) - log(s)
+        Double(row[target]) - logSumExp(row)
     }
 }

@@ -34,6 +34,9 @@ public struct SamplingParameters: Sendable, Equatable {
         if !(minP >= 0 && minP <= 1) { return "min-p must be in [0, 1] (got \(minP))" }
         if !(repetitionPenalty > 0) { return "the repetition penalty must be positive (got \(repetitionPenalty))" }
         if penaltyWindow < 0 { return "the penalty window must be 0 or more (got \(penaltyWindow))" }
+        if !presencePenalty.isFinite { return "the presence penalty must be a finite number (got \(presencePenalty))" }
+        if !frequencyPenalty.isFinite { return "the frequency penalty must be a finite number (got \(frequencyPenalty))" }
+        if !repetitionPenalty.isFinite { return "the repetition penalty must be a finite number (got \(repetitionPenalty))" }
         return nil
     }
 }
@@ -80,13 +83,9 @@ public struct Sampler: Sendable {
 
         candidates.removeAll(keepingCapacity: true)
         for i in 0..<logits.count { candidates.append((Int32(i), logits[i])) }
-        // top-k (sorting only what is kept when k is set)
-        if p.topK > 0 && p.topK < candidates.count {
-            candidates.sort { $0.logit > $1.logit }
-            candidates.removeSubrange(p.topK...)
-        } else {
-            candidates.sort { $0.logit > $1.logit }
-        }
+        // most likely first, then top-k
+        candidates.sort { $0.logit > $1.logit }
+        if p.topK > 0 && p.topK < candidates.count { candidates.removeSubrange(p.topK...) }
         // probabilities at temperature 1 for the top-p and min-p filters (llama.cpp's order)
         var probs = softmax(candidates.map(\.logit))
         if p.topP < 1 {
@@ -134,12 +133,17 @@ func softmax(_ x: [Float]) -> [Float] {
     return e.map { $0 / s }
 }
 
-/// log-softmax of one row of logits, in Double for the sums: log p_i = l_i - max - log sum e^(l - max).
-public func logSoftmax(_ logits: UnsafeBufferPointer<Float>) -> [Float] {
+/// log sum_i e^(l_i), shifted by the max and summed in Double.
+func logSumExp(_ logits: UnsafeBufferPointer<Float>) -> Double {
     var m = -Float.infinity
     for l in logits { m = max(m, l) }
     var s: Double = 0
     for l in logits { s += exp(Double(l - m)) }
-    let logZ = Float(log(s)) + m
-    return logits.map { $0 - logZ }
+    return Double(m) + log(s)
+}
+
+/// log-softmax of one row of logits: log p_i = l_i - log sum e^l.
+public func logSoftmax(_ logits: UnsafeBufferPointer<Float>) -> [Float] {
+    let logZ = logSumExp(logits)
+    return logits.map { Float(Double($0) - logZ) }
 }

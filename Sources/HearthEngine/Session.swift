@@ -15,6 +15,13 @@ public final class Session: @unchecked Sendable {
     public init(network: any LanguageModel, contextSize: Int, threads: Int, batchSize: Int = 256) throws(EngineError) {
         guard contextSize > 0 else { throw EngineError("the context size must be positive (got \(contextSize))") }
         guard batchSize > 0 else { throw EngineError("the batch size must be positive (got \(batchSize))") }
+        // 2 (keys and values) x layers x positions x kvDim floats, checked before allocating.
+        let s = network.shape
+        let (a, o1) = (2 * s.nLayers).multipliedReportingOverflow(by: contextSize)
+        let (b, o2) = a.multipliedReportingOverflow(by: s.kvDim * MemoryLayout<Float>.size)
+        guard !o1 && !o2 && b <= Session.maximumCacheBytes else {
+            throw EngineError("a context of \(contextSize) tokens needs a KV cache of \(o1 || o2 ? "more than 2^63" : String(b / (1 << 20))) MiB; the limit is \(Session.maximumCacheBytes >> 30) GiB")
+        }
         self.network = network
         cache = network.makeCache(capacity: contextSize)
         workspace = Workspace(shape: network.shape, maxBatch: min(batchSize, contextSize), threads: threads)
@@ -23,6 +30,9 @@ public final class Session: @unchecked Sendable {
     }
 
     deinit { logitBuffer.deallocate() }
+
+    /// The largest KV cache a session may allocate.
+    public static let maximumCacheBytes = 64 << 30
 
     public var contextSize: Int { cache.capacity }
     public var vocabularySize: Int { network.shape.vocab }

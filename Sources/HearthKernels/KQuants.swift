@@ -15,11 +15,22 @@
 let qkK = 256
 
 struct KBlock {
-    var q = [Int8](repeating: 0, count: 256)
-    var scale = [Int32](repeating: 0, count: 16)
-    var min = [Int32](repeating: 0, count: 16)
+    let q: UnsafeMutablePointer<Int8>         // (256)
+    let scale: UnsafeMutablePointer<Int32>    // (16)
+    let min: UnsafeMutablePointer<Int32>      // (16)
     var d: Float = 0
     var dmin: Float = 0
+
+    /// Runs `body` with a block whose storage is on the stack: the dot product runs once per
+    /// weight row and token, so it must not allocate.
+    static func withScratch<R>(_ body: (inout KBlock) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { q in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { s in
+                var k = KBlock(q: q.baseAddress!, scale: s.baseAddress!, min: s.baseAddress! + 16)
+                return body(&k)
+            }
+        }
+    }
 }
 
 enum KQuants {
@@ -133,7 +144,7 @@ enum KQuants {
 
     static func dequantizer(_ decode: @escaping @Sendable (UnsafeRawPointer, inout KBlock) -> Void, bytes: Int) -> FormatTraits.Dequantize {
         return { src, dst, n in
-            var k = KBlock()
+            KBlock.withScratch { k in
             for b in 0..<(n / qkK) {
                 decode(src + b * bytes, &k)
                 let y = dst + b * qkK
@@ -142,29 +153,30 @@ enum KQuants {
                     y[i] = k.d * Float(k.scale[g]) * Float(k.q[i]) - k.dmin * Float(k.min[g])
                 }
             }
+            }
         }
     }
 
     static func dotter(_ decode: @escaping @Sendable (UnsafeRawPointer, inout KBlock) -> Void, bytes: Int) -> FormatTraits.Dot {
         return { x, y, n in
-            var k = KBlock()
-            var s: Float = 0
-            for b in 0..<(n / qkK) {
-                decode(x + b * bytes, &k)
-                let py = y + b * 292
-                let dy = py.loadUnaligned(as: Float.self)
-                var sumi: Int32 = 0, summ: Int32 = 0
-                k.q.withUnsafeBufferPointer { q in
+            KBlock.withScratch { k in
+                var s: Float = 0
+                for b in 0..<(n / qkK) {
+                    decode(x + b * bytes, &k)
+                    let py = y + b * 292
+                    let dy = py.loadUnaligned(as: Float.self)
+                    let a = (py + 4).assumingMemoryBound(to: Int8.self)
+                    var sumi: Int32 = 0, summ: Int32 = 0
                     for g in 0..<16 {
                         var dot: Int32 = 0
-                        for l in 0..<16 { dot &+= Int32(q[16 * g + l]) * Int32(py.i8(at: 4 + 16 * g + l)) }
+                        for l in 0..<16 { dot &+= Int32(k.q[16 * g + l]) &* Int32(a[16 * g + l]) }
                         sumi &+= k.scale[g] &* dot
                         summ &+= k.min[g] &* Int32(py.loadUnaligned(fromByteOffset: 260 + 2 * g, as: Int16.self))
                     }
+                    s += dy * (k.d * Float(sumi) - k.dmin * Float(summ))
                 }
-                s += dy * (k.d * Float(sumi) - k.dmin * Float(summ))
+                return s
             }
-            return s
         }
     }
 
@@ -193,10 +205,17 @@ enum KQuants {
                 continue
             }
             let iscale = -127 / maxv
+            // A non-finite scale (an infinite or NaN input, or a max so small that 127/max
+            // overflows) gives an all-zero block rather than a trap in the Int8 conversion.
+            if !iscale.isFinite || iscale == 0 {
+                p.initializeMemory(as: UInt8.self, repeating: 0, count: 292)
+                continue
+            }
             for g in 0..<16 {
                 var sum: Int16 = 0
                 for l in 0..<16 {
-                    let v = Int8(Swift.min(127, (iscale * x[16 * g + l]).rounded(.toNearestOrEven)))
+                    let r = (iscale * x[16 * g + l]).rounded(.toNearestOrEven)
+                    let v = r.isNaN ? 0 : Int8(Swift.max(-127, Swift.min(127, r)))
                     p.storeBytes(of: v, toByteOffset: 4 + 16 * g + l, as: Int8.self)
                     sum += Int16(v)
                 }

@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct Hearth: AsyncParsableCommand {
+struct Hearth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth",
-        abstract: "Run, serve, evaluate and share open language models on your own machine.",
+        abstract: "Run open language models (GGUF files) on your own machine.",
         discussion: """
         Models are GGUF files. Start with:
           scripts/fetch-models.sh smollm2          # fetch SmolLM2-135M-Instruct (sha256 checked)

@@ -16,13 +16,13 @@ struct PerplexityCommand: ParsableCommand {
     var model: String
     @Argument(help: "The text file to score.")
     var file: String
-    @Option(name: .customLong("ctx"), help: "Chunk size in tokens.")
+    @Option(name: [.customShort("c"), .customLong("ctx"), .customLong("ctx-size")], help: "Chunk size in tokens.")
     var ctx: Int = 512
     @Option(name: [.customShort("t"), .long], help: "Threads to compute with (default: the number of cores).")
     var threads: Int = defaultThreadCount
 
     func validate() throws {
-        if ctx < 4 { throw ValidationError("--ctx must be at least 4 (got \(ctx))") }
+        if ctx < 4 || ctx > 1 << 16 { throw ValidationError("--ctx must be between 4 and 65536 (got \(ctx))") }
         if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 

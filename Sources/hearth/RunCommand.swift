@@ -20,8 +20,9 @@ struct ModelOptions: ParsableArguments {
     }
 
     func load() throws -> Model {
+        if let ctxSize, ctxSize > 1 << 20 { throw CLIError("--ctx-size \(ctxSize) is more than Hearth supports (1,048,576)") }
         guard FileManager.default.fileExists(atPath: model) else {
-            throw CLIError("no such model file: '\(model)'")
+            throw CLIError("no such model file: '\(model)' (scripts/fetch-models.sh fetches the test models and prints their paths)")
         }
         do { return try Model(path: model) } catch { throw CLIError(error.message) }
     }
@@ -37,16 +38,17 @@ struct SamplingOptions: ParsableArguments {
     var topP: Float = 0.95
     @Option(name: .customLong("min-p"), help: "Drop tokens less likely than min-p times the most likely one (0: off).")
     var minP: Float = 0.05
-    @Option(name: .customLong("repeat-penalty"), help: "Penalize tokens seen in the last 64 (1: off).")
+    @Option(name: .customLong("repeat-penalty"), help: "Divide the logits of tokens seen in the last 64 tokens by this (1: off).")
     var repeatPenalty: Float = 1
     @Option(name: .customLong("presence-penalty"), help: "Subtract this from the logits of tokens already seen (0: off).")
     var presencePenalty: Float = 0
     @Option(name: .customLong("frequency-penalty"), help: "Subtract this per occurrence of tokens already seen (0: off).")
     var frequencyPenalty: Float = 0
-    @Option(help: "Random seed, for reproducible sampling (default: random).")
+    @Option(help: "Random seed, for reproducible sampling (default: random, printed with --verbose).")
     var seed: UInt64?
 
-    var parameters: SamplingParameters {
+    /// The parameters, with `seed` for the draws (the --seed given, or one picked once by the caller).
+    func parameters(seed: UInt64) -> SamplingParameters {
         var p = SamplingParameters()
         p.temperature = temperature
         p.topK = topK
@@ -55,12 +57,12 @@ struct SamplingOptions: ParsableArguments {
         p.repetitionPenalty = repeatPenalty
         p.presencePenalty = presencePenalty
         p.frequencyPenalty = frequencyPenalty
-        p.seed = seed ?? UInt64.random(in: 0...UInt64.max)
+        p.seed = seed
         return p
     }
 
     func validate() throws {
-        if let problem = parameters.validate() { throw ValidationError(problem) }
+        if let problem = parameters(seed: 0).validate() { throw ValidationError(problem) }
     }
 }
 
@@ -96,17 +98,18 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1 (got \(maxTokens))") }
         if raw && chat { throw ValidationError("--raw and --chat contradict each other") }
-        if raw && prompt == nil && system != nil { throw ValidationError("--system needs the chat template; drop --raw") }
+        if raw && system != nil { throw ValidationError("--system needs the chat template; drop --raw") }
     }
 
     func run() throws {
+        let seed = sampling.seed ?? UInt64.random(in: 0...UInt64.max)
         let model = try modelOptions.load()
         let session: Session
         do { session = try model.makeSession(contextSize: modelOptions.ctxSize, threads: modelOptions.threads) } catch { throw CLIError(error.message) }
         if verbose {
-            printError("loaded \(model.architecture) model \(modelOptions.model) in \(format2(model.loadSeconds)) s; context \(session.contextSize), \(modelOptions.threads) threads")
+            printError("loaded \(model.architecture) model \(modelOptions.model) in \(format2(model.loadSeconds)) s; context \(session.contextSize) tokens (KV cache \(formatBytes(session.cache.byteCount))), \(modelOptions.threads) threads, seed \(seed)")
         }
-        let options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters, stop: stop)
+        let options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters(seed: seed), stop: stop)
         if let prompt {
             let text: String
             if chat || system != nil {
@@ -158,18 +161,28 @@ struct RunCommand: ParsableCommand {
             } else {
                 messages.append(ChatMessage(role: "user", content: input))
                 do { text = try model.renderChat(messages) } catch { throw CLIError(error.message) }
-                // The conversation is re-rendered each turn; the session keeps the shared prefix.
             }
-            let tokens = model.tokenize(text)
-            let shared = zip(tokens, session.tokens).prefix(while: { $0 == $1 }).count
-            session.rewind(to: raw ? session.tokens.count : min(shared, tokens.count - 1))
-            let newTokens = raw ? tokens : Array(tokens[session.tokens.count...])
+            let newTokens: [Int32]
+            if raw {
+                // A raw session is one continuous text: BOS (if any) only at its start, a newline between lines.
+                newTokens = session.tokens.isEmpty ? model.tokenize(text) : model.tokenizer.encode("\n" + text, addSpecial: false, parseSpecial: true)
+            } else {
+                // The conversation is re-rendered each turn; the session keeps the shared prefix.
+                let tokens = model.tokenize(text)
+                let shared = zip(tokens, session.tokens).prefix(while: { $0 == $1 }).count
+                session.rewind(to: min(shared, tokens.count - 1))
+                newTokens = Array(tokens[session.tokens.count...])
+            }
             let result: GenerationResult
             do {
                 result = try model.generate(in: session, promptTokens: newTokens, options: options) { piece in
                     emit(piece); return true
                 }
-            } catch { printError("error: \(error.message)"); messages.removeLast(); continue }
+            } catch {
+                printError("error: \(error.message)")
+                if !raw { messages.removeLast() }
+                continue
+            }
             emit("\n")
             if verbose {
                 printError("prompt: \(result.promptTokens) new tokens (\(format2(result.promptTokensPerSecond)) tokens/s); generation: \(result.tokens.count) tokens (\(format2(result.generationTokensPerSecond)) tokens/s)")

@@ -5,7 +5,6 @@ import HearthKernels
 /// y = W x is computed row by row as dot products of the weight rows with the activations
 /// converted to the format's 8-bit partner (ggml's vec_dot_type).
 struct Linear {
-    let name: String
     let data: UnsafeRawPointer
     let type: TensorType
     let inputs: Int
@@ -16,7 +15,6 @@ struct Linear {
     /// Wraps tensor `name`, checking it has ggml shape (inputs, outputs).
     init(_ file: GGUFFile, _ name: String, inputs: Int, outputs: Int, bias biasName: String? = nil) throws(EngineError) {
         let info = try requireTensor(file, name, shape: [inputs, outputs])
-        self.name = name
         data = file.data(of: info).baseAddress!
         type = info.type
         self.inputs = inputs

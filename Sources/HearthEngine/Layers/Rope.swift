@@ -8,14 +8,12 @@ struct Rope {
     enum Layout { case adjacent, halves }
     let layout: Layout
     let headDim: Int
-    let base: Float
     /// base^(-2i/headDim) for each pair i.
     let inverseFrequencies: [Float]
 
     init(layout: Layout, headDim: Int, base: Float) {
         self.layout = layout
         self.headDim = headDim
-        self.base = base
         // As ggml: theta_scale = base^(-2/headDim), theta_i = p * theta_scale^i, all in Float.
         let thetaScale = powf(base, -2 / Float(headDim))
         var f: [Float] = []

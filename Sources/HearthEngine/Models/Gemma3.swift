@@ -35,7 +35,7 @@ final class Gemma3: LanguageModel, @unchecked Sendable {
     let file: GGUFFile
 
     init(_ file: GGUFFile) throws(EngineError) {
-        let h = try Hyperparameters(file, arch: "gemma3")
+        let h = Hyperparameters(file, arch: "gemma3")
         let s = try h.shape()
         shape = s
         eps = try h.float("attention.layer_norm_rms_epsilon")

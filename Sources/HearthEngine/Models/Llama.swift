@@ -25,7 +25,7 @@ final class Llama: LanguageModel, @unchecked Sendable {
 
     /// `qkvBias` and `ropeLayout` let Qwen2 (see Qwen2.swift) reuse this block unchanged.
     init(_ file: GGUFFile, arch: String = "llama", qkvBias: Bool = false, ropeLayout: Rope.Layout = .adjacent) throws(EngineError) {
-        let h = try Hyperparameters(file, arch: arch)
+        let h = Hyperparameters(file, arch: arch)
         let s = try h.shape()
         shape = s
         eps = try h.float("attention.layer_norm_rms_epsilon")
