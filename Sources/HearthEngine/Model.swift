@@ -82,3 +82,7 @@ public final class Model: @unchecked Sendable {
 
 /// The number of threads used when none is given: the machine's active cores.
 public var defaultThreadCount: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+/// A chat message (role and content), as `Model.renderChat` takes it; the type lives in
+/// HearthTemplate and is named here so that `import HearthEngine` is enough.
+public typealias ChatMessage = HearthTemplate.ChatMessage
