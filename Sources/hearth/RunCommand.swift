@@ -136,7 +136,7 @@ struct RunCommand: ParsableCommand {
             }
         } catch { throw CLIError(error.message) }
         if verbose {
-            printError("\nprompt: \(result.promptTokens) tokens in \(format2(result.promptSeconds)) s (\(format2(result.promptTokensPerSecond)) tokens/s); generation: \(result.tokens.count) tokens in \(format2(result.generationSeconds)) s (\(format2(result.generationTokensPerSecond)) tokens/s); stopped: \(result.stopReason.rawValue)")
+            printError("\nprompt: \(result.promptTokens) tokens in \(format2(result.promptSeconds)) s (\(format2(result.promptTokensPerSecond)) tokens/s); generation: \(result.tokens.count) tokens in \(format2(result.generationSeconds)) s (\(result.tokens.count < 2 ? "too few tokens to time" : format2(result.generationTokensPerSecond) + " tokens/s")); stopped: \(result.stopReason.rawValue)")
         }
         return result
     }
