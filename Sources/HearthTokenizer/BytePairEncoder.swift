@@ -149,7 +149,7 @@ final class BytePairEncoder: @unchecked Sendable {
         var next = Array(1 ... n)  // n means "none"
         next[n - 1] = -1
         var prev = Array(-1 ..< n - 1)
-        var heap = PairHeap()
+        var heap = BinaryHeap<PairCandidate>()
 
         func push(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }
@@ -182,51 +182,17 @@ final class BytePairEncoder: @unchecked Sendable {
     }
 }
 
-/// A binary min-heap of candidate merges, ordered by rank, then by left position.
-private struct PairHeap {
-    struct Entry {
-        var rank: Int32
-        var left: Int32
-        var right: Int32
-        var leftID: Int32
-        var rightID: Int32
-        var merged: Int32
+/// A candidate merge; the lowest rank comes out of the heap first, then the leftmost.
+private struct PairCandidate: HeapOrdered {
+    var rank: Int32
+    var left: Int32
+    var right: Int32
+    var leftID: Int32
+    var rightID: Int32
+    var merged: Int32
 
-        @inline(__always) static func before(_ a: Entry, _ b: Entry) -> Bool {
-            a.rank != b.rank ? a.rank < b.rank : a.left < b.left
-        }
-    }
-
-    private var items: [Entry] = []
-
-    mutating func push(_ entry: Entry) {
-        items.append(entry)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard Entry.before(items[i], items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Entry? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            let n = items.count
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < n && Entry.before(items[l], items[best]) { best = l }
-                if r < n && Entry.before(items[r], items[best]) { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
-        }
-        return top
+    @inline(__always) static func before(_ a: PairCandidate, _ b: PairCandidate) -> Bool {
+        a.rank != b.rank ? a.rank < b.rank : a.left < b.left
     }
 }
+

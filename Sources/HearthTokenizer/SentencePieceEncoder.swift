@@ -41,7 +41,7 @@ struct SentencePieceEncoder: Sendable {
         next[count - 1] = -1
         var prev = Array(-1 ..< count - 1)
 
-        var heap = BigramHeap()
+        var heap = BinaryHeap<BigramCandidate>()
         func consider(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }
             let size = length[left] + length[right]
@@ -97,49 +97,15 @@ func utf8Length(lead: UInt8) -> Int {
     }
 }
 
-/// A binary max-heap of merge candidates: highest score first, then leftmost.
-private struct BigramHeap {
-    struct Entry {
-        var score: Float
-        var left: Int32
-        var right: Int32
-        var size: Int32
+/// A candidate merge; the highest score comes out of the heap first, then the leftmost.
+private struct BigramCandidate: HeapOrdered {
+    var score: Float
+    var left: Int32
+    var right: Int32
+    var size: Int32
 
-        @inline(__always) static func before(_ a: Entry, _ b: Entry) -> Bool {
-            a.score != b.score ? a.score > b.score : a.left < b.left
-        }
-    }
-
-    private var items: [Entry] = []
-
-    mutating func push(_ entry: Entry) {
-        items.append(entry)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard Entry.before(items[i], items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Entry? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            let n = items.count
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < n && Entry.before(items[l], items[best]) { best = l }
-                if r < n && Entry.before(items[r], items[best]) { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
-        }
-        return top
+    @inline(__always) static func before(_ a: BigramCandidate, _ b: BigramCandidate) -> Bool {
+        a.score != b.score ? a.score > b.score : a.left < b.left
     }
 }
+
