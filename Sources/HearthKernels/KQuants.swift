@@ -85,13 +85,19 @@ enum KQuants {
         }
     }
 
-    static func decodeQ4_K(_ p: UnsafeRawPointer, _ k: inout KBlock) {
+    /// d, dmin and the eight 6-bit scale/min pairs (one per 32 elements) that start q4_K and
+    /// q5_K blocks, spread over the 16 groups of 16.
+    static func decodeHeader6(_ p: UnsafeRawPointer, _ k: inout KBlock) {
         k.d = p.f16(at: 0); k.dmin = p.f16(at: 2)
         for j in 0..<8 {
             let (sc, m) = scaleMin6(j, p + 4)
             k.scale[2 * j] = sc; k.scale[2 * j + 1] = sc
             k.min[2 * j] = m; k.min[2 * j + 1] = m
         }
+    }
+
+    static func decodeQ4_K(_ p: UnsafeRawPointer, _ k: inout KBlock) {
+        decodeHeader6(p, &k)
         // 64 elements per 32 bytes: low nibbles first, then high nibbles.
         for c in 0..<4 {
             for l in 0..<32 {
@@ -103,12 +109,7 @@ enum KQuants {
     }
 
     static func decodeQ5_K(_ p: UnsafeRawPointer, _ k: inout KBlock) {
-        k.d = p.f16(at: 0); k.dmin = p.f16(at: 2)
-        for j in 0..<8 {
-            let (sc, m) = scaleMin6(j, p + 4)
-            k.scale[2 * j] = sc; k.scale[2 * j + 1] = sc
-            k.min[2 * j] = m; k.min[2 * j + 1] = m
-        }
+        decodeHeader6(p, &k)
         for c in 0..<4 {
             for l in 0..<32 {
                 let b = p.u8(at: 48 + 32 * c + l), h = p.u8(at: 16 + l)

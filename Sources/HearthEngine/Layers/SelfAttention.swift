@@ -93,10 +93,3 @@ struct FeedForward {
 @inline(__always) func addResidual(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
     for i in 0..<count { x[i] += y[i] }
 }
-
-/// The output head: `output.weight`, or the token embedding when the model ties them.
-func outputHead(_ file: GGUFFile, embedding: Embedding, shape s: ModelShape) throws(EngineError) -> Linear {
-    file.tensor("output.weight") != nil
-        ? try Linear(file, "output.weight", inputs: s.dim, outputs: s.vocab)
-        : embedding.table
-}

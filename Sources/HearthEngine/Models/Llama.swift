@@ -60,8 +60,6 @@ final class Llama: LanguageModel, @unchecked Sendable {
             addResidual(x, y, count: n * dim)
         }
         cache.count = start + n
-        let first = rows == .last ? n - 1 : 0
-        rmsNorm(x + first * dim, to: xn, weight: outputNorm, dim: dim, n: n - first, eps: eps)
-        output.forward(xn, out, n: n - first, scratch: w.quantized, threads: w.threads)
+        logits(of: x, n: n, rows: rows, norm: outputNorm, eps: eps, head: output, into: out, workspace: w)
     }
 }
