@@ -56,3 +56,24 @@ struct RealModelTests {
         }
     }
 }
+
+/// The writer against files llama.cpp's tools wrote: reading every real model and writing it
+/// back through `GGUFWriter` must give the same bytes, so what Hearth writes is laid out as
+/// llama.cpp (and gguf-py) lay it out, and loads where they load.
+struct RealModelRewriteTests {
+    @Test(arguments: ["SmolLM2-135M-Instruct.Q4_1.gguf", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "gemma-3-270m-q4_k_m.gguf"])
+    func rewritingARealModelGivesTheSameBytes(fileName: String) throws {
+        guard let path = try TestPaths.model(fileName) else { return }
+        let original = try GGUFFile(path: path)
+        var writer = GGUFWriter()
+        for key in original.metadataKeys { writer.set(key, original.metadata[key]!) }
+        for t in original.tensors {
+            try writer.addTensor(t.name, shape: t.shape, type: t.type, data: [UInt8](original.data(of: t)))
+        }
+        let rewritten = writer.serialized()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        #expect(rewritten.count == bytes.count, "\(fileName): rewritten \(rewritten.count) bytes, original \(bytes.count)")
+        let firstDifference = zip(rewritten, bytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(firstDifference == nil, "\(fileName): first differing byte at offset \(firstDifference ?? -1)")
+    }
+}
