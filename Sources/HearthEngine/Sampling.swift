@@ -81,11 +81,28 @@ public struct Sampler: Sendable {
         applyPenalties(logits, history: history)
         if p.temperature == 0 { return Sampler.argmax(UnsafeBufferPointer(logits)) }
 
+        // The candidates, most likely first: with top-k, only the k best are kept while
+        // scanning (a vocabulary of 262k would otherwise be sorted for every token).
         candidates.removeAll(keepingCapacity: true)
-        for i in 0..<logits.count { candidates.append((Int32(i), logits[i])) }
-        // most likely first, then top-k
-        candidates.sort { $0.logit > $1.logit }
-        if p.topK > 0 && p.topK < candidates.count { candidates.removeSubrange(p.topK...) }
+        if p.topK > 0 && p.topK < logits.count {
+            for i in 0..<logits.count {
+                let l = logits[i]
+                if candidates.count == p.topK {
+                    guard l > candidates[p.topK - 1].logit else { continue }
+                    candidates.removeLast()
+                }
+                // insert after every candidate with a logit >= l (earlier ids win ties)
+                var lo = 0, hi = candidates.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if candidates[mid].logit >= l { lo = mid + 1 } else { hi = mid }
+                }
+                candidates.insert((Int32(i), l), at: lo)
+            }
+        } else {
+            for i in 0..<logits.count { candidates.append((Int32(i), logits[i])) }
+            candidates.sort { $0.logit > $1.logit }
+        }
         // probabilities at temperature 1 for the top-p and min-p filters (llama.cpp's order)
         var probs = softmax(candidates.map(\.logit))
         if p.topP < 1 {
