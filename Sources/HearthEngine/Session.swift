@@ -67,12 +67,8 @@ public final class Session: @unchecked Sendable {
         while done < newTokens.count {
             let n = min(workspace.maxBatch, newTokens.count - done)
             let chunk = newTokens[done..<(done + n)]
-            switch rows {
-            case .all:
-                network.forward(chunk, cache: cache, rows: .all, into: logitBuffer + done * vocab, workspace: workspace)
-            case .last:
-                network.forward(chunk, cache: cache, rows: .last, into: logitBuffer, workspace: workspace)
-            }
+            // .all: each chunk's rows follow the previous chunk's; .last: every chunk overwrites row 0.
+            network.forward(chunk, cache: cache, rows: rows, into: logitBuffer + (rows == .all ? done * vocab : 0), workspace: workspace)
             tokens.append(contentsOf: chunk)
             done += n
         }

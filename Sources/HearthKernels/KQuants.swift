@@ -146,14 +146,14 @@ enum KQuants {
     static func dequantizer(_ decode: @escaping @Sendable (UnsafeRawPointer, inout KBlock) -> Void, bytes: Int) -> FormatTraits.Dequantize {
         return { src, dst, n in
             KBlock.withScratch { k in
-            for b in 0..<(n / qkK) {
-                decode(src + b * bytes, &k)
-                let y = dst + b * qkK
-                for i in 0..<qkK {
-                    let g = i / 16
-                    y[i] = k.d * Float(k.scale[g]) * Float(k.q[i]) - k.dmin * Float(k.min[g])
+                for b in 0..<(n / qkK) {
+                    decode(src + b * bytes, &k)
+                    let y = dst + b * qkK
+                    for i in 0..<qkK {
+                        let g = i / 16
+                        y[i] = k.d * Float(k.scale[g]) * Float(k.q[i]) - k.dmin * Float(k.min[g])
+                    }
                 }
-            }
             }
         }
     }

@@ -5,7 +5,8 @@ struct ReferenceVectors: Decodable {
     struct Step: Decodable {
         let id: Int32
         let logprob: Double
-        let top: [[TopEntry]]?
+        /// The five most likely tokens at this step, most likely first.
+        let topEntries: [TopEntry]
         let step: Int
         enum CodingKeys: String, CodingKey { case id, logprob, top, step }
         init(from decoder: Decoder) throws {
@@ -15,17 +16,15 @@ struct ReferenceVectors: Decodable {
             step = try c.decode(Int.self, forKey: .step)
             // top is [[id, token, logprob]]: a heterogeneous array
             var rows = try c.nestedUnkeyedContainer(forKey: .top)
-            var out: [[TopEntry]] = []
+            var out: [TopEntry] = []
             while !rows.isAtEnd {
                 var row = try rows.nestedUnkeyedContainer()
                 let id = try row.decode(Int32.self)
                 _ = try row.decode(String.self)
-                let lp = try row.decode(Double.self)
-                out.append([TopEntry(id: id, logprob: lp)])
+                out.append(TopEntry(id: id, logprob: try row.decode(Double.self)))
             }
-            top = out
+            topEntries = out
         }
-        var topEntries: [TopEntry] { (top ?? []).flatMap { $0 } }
     }
     struct TopEntry: Decodable { let id: Int32; let logprob: Double }
     struct Prompt: Decodable {
