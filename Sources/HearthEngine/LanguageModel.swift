@@ -1,3 +1,4 @@
+import HearthKernels
 import HearthGGUF
 
 /// The sizes every decoder-only model shares, read from `<arch>.*` metadata.
@@ -48,6 +49,8 @@ extension LanguageModel {
 public final class Workspace: @unchecked Sendable {
     public let maxBatch: Int
     public let threads: Int
+    /// The instruction-set path the matrix products run on.
+    public let kernels: KernelPath
     let x: UnsafeMutablePointer<Float>        // (maxBatch, dim) residual stream
     let xNorm: UnsafeMutablePointer<Float>    // (maxBatch, dim)
     let q: UnsafeMutablePointer<Float>        // (maxBatch, qDim)
@@ -59,8 +62,9 @@ public final class Workspace: @unchecked Sendable {
     let up: UnsafeMutablePointer<Float>       // (maxBatch, ffDim)
     let quantized: UnsafeMutableRawPointer    // (maxBatch, partner row bytes of the widest input)
 
-    public init(shape s: ModelShape, maxBatch: Int, threads: Int) {
+    public init(shape s: ModelShape, maxBatch: Int, threads: Int, kernels: KernelPath = .best) {
         self.maxBatch = maxBatch
+        self.kernels = kernels
         self.threads = max(1, threads)
         let widest = max(s.dim, s.qDim, s.ffDim)
         let sizes = [s.dim, s.dim, s.qDim, s.kvDim, s.kvDim, s.qDim, s.dim, s.ffDim, s.ffDim].map { $0 * maxBatch }

@@ -1,3 +1,6 @@
+import Foundation
+import HearthKernels
+
 /// One conversation's state on a model: the KV cache, the tokens it holds, and the scratch
 /// buffers of the forward pass. Not thread-safe: one session serves one request at a time;
 /// many sessions can share one model.
@@ -12,7 +15,19 @@ public final class Session: @unchecked Sendable {
 
     /// - contextSize: positions the KV cache holds (prompt plus generated tokens).
     /// - batchSize: tokens per forward pass when reading a prompt.
-    public init(network: any LanguageModel, contextSize: Int, threads: Int, batchSize: Int = 256) throws(EngineError) {
+    /// - kernels: the instruction-set path of the matrix products; nil takes `HEARTH_KERNELS`
+    ///   from the environment, or the fastest path this CPU has.
+    public init(network: any LanguageModel, contextSize: Int, threads: Int, batchSize: Int = 256,
+                kernels: KernelPath? = nil) throws(EngineError) {
+        let path: KernelPath
+        if let kernels {
+            guard kernels.isSupported else { throw EngineError("this CPU cannot run the \(kernels) kernels") }
+            path = kernels
+        } else {
+            do { path = try KernelPath.fromEnvironment(ProcessInfo.processInfo.environment["HEARTH_KERNELS"]) } catch {
+                throw EngineError(error.description)
+            }
+        }
         guard contextSize > 0 else { throw EngineError("the context size must be positive (got \(contextSize))") }
         guard batchSize > 0 else { throw EngineError("the batch size must be positive (got \(batchSize))") }
         // 2 (keys and values) x layers x positions x kvDim floats, checked before allocating.
@@ -24,7 +39,7 @@ public final class Session: @unchecked Sendable {
         }
         self.network = network
         cache = network.makeCache(capacity: contextSize)
-        workspace = Workspace(shape: network.shape, maxBatch: min(batchSize, contextSize), threads: threads)
+        workspace = Workspace(shape: network.shape, maxBatch: min(batchSize, contextSize), threads: threads, kernels: path)
         logitCapacity = network.shape.vocab
         logitBuffer = .allocate(capacity: logitCapacity)
     }

@@ -11,7 +11,7 @@ struct Hearth: ParsableCommand {
           hearth run ~/.cache/hearth/models/SmolLM2-135M-Instruct.Q4_1.gguf "Once upon a time"
         """,
         version: hearthVersion,
-        subcommands: [RunCommand.self, PerplexityCommand.self, InspectCommand.self])
+        subcommands: [RunCommand.self, PerplexityCommand.self, BenchCommand.self, InspectCommand.self])
 }
 
 let hearthVersion = "0.1.0"

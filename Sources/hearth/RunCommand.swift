@@ -21,10 +21,15 @@ struct ModelOptions: ParsableArguments {
 
     func load() throws -> Model {
         if let ctxSize, ctxSize > 1 << 20 { throw CLIError("--ctx-size \(ctxSize) is more than Hearth supports (1,048,576)") }
-        guard FileManager.default.fileExists(atPath: model) else {
-            throw CLIError("no such model file: '\(model)' (scripts/fetch-models.sh fetches the test models and prints their paths)")
+        return try Self.load(path: model)
+    }
+
+    /// Loads a model file, with a hint when the file does not exist.
+    static func load(path: String) throws -> Model {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError("no such model file: '\(path)' (scripts/fetch-models.sh fetches the test models and prints their paths)")
         }
-        do { return try Model(path: model) } catch { throw CLIError(error.message) }
+        do { return try Model(path: path) } catch { throw CLIError(error.message) }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import HearthKernels
+import HearthSIMD
 
 /// Causal scaled dot-product attention of `n` new tokens over the cache, with grouped KV heads.
 /// q: (n, nHeads * headDim), keys/values: (capacity, nKVHeads * headDim) holding positions
@@ -7,7 +8,8 @@ import HearthKernels
 /// positions max(0, start + t - window + 1)...start + t (window nil: all of them).
 func attend(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
             out: UnsafeMutablePointer<Float>, n: Int, start: Int, nHeads: Int, nKVHeads: Int,
-            headDim: Int, scale: Float, window: Int?, threads: Int) {
+            headDim: Int, scale: Float, window: Int?, threads: Int, kernels: KernelPath = .portable) {
+    let vectorized = kernels != .portable && headDim % 8 == 0
     let qDim = nHeads * headDim, kvDim = nKVHeads * headDim
     let group = nHeads / nKVHeads
     parallelRanges(n * nHeads, threads: threads) { j0, j1 in
@@ -18,6 +20,11 @@ func attend(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafeP
                 let first = window.map { max(0, pos - $0 + 1) } ?? 0
                 let qh = q + t * qDim + h * headDim
                 let kvOffset = (h / group) * headDim
+                if vectorized {
+                    hearth_attend_one(qh, keys + first * kvDim + kvOffset, values + first * kvDim + kvOffset, kvDim,
+                                      pos - first + 1, headDim, scale, scores.baseAddress!, out + t * qDim + h * headDim)
+                    continue
+                }
                 var maxScore = -Float.infinity
                 for p in first...pos {
                     let s = dotFloat(qh, keys + p * kvDim + kvOffset, headDim) * scale

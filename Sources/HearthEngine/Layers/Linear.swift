@@ -11,6 +11,8 @@ struct Linear {
     let outputs: Int
     let rowBytes: Int
     let bias: [Float]?
+    /// The matrix product of this format on each kernel path, indexed by `KernelPath.index`.
+    let products: [MatrixProduct]
 
     /// Wraps tensor `name`, checking it has ggml shape (inputs, outputs).
     init(_ file: GGUFFile, _ name: String, inputs: Int, outputs: Int, bias biasName: String? = nil) throws(EngineError) {
@@ -20,6 +22,11 @@ struct Linear {
         self.inputs = inputs
         self.outputs = outputs
         rowBytes = info.byteCount / outputs
+        let type = info.type
+        let (data, rows, ins, rb) = (self.data, outputs, inputs, rowBytes)
+        products = KernelPath.allCases.map {
+            MatrixProduct(weights: data, type: type, rows: rows, k: ins, rowBytes: rb, path: $0, fileMapped: true)
+        }
         if let biasName {
             bias = try loadFloats(file, biasName, shape: [outputs])
         } else {
@@ -31,24 +38,24 @@ struct Linear {
     var partnerRowBytes: Int { type.traits.dotPartner.traits.bytes(forElements: inputs)! }
 
     /// out[t][r] = sum_i W[r][i] * x[t][i] (+ bias[r]) for t < n.
-    /// x: (n, inputs), out: (n, outputs), scratch: at least n * partnerRowBytes bytes.
-    func forward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, n: Int,
-                 scratch: UnsafeMutableRawPointer, threads: Int) {
+    /// x: (n, inputs), out: (n, outputs). The activations are quantized into `w.quantized`,
+    /// then the workspace's kernel path multiplies; threads split the weight rows, so each
+    /// thread streams its rows once and reuses them for every token.
+    func forward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, n: Int, workspace w: Workspace) {
         let partner = type.traits.dotPartner.traits
         let pBytes = partnerRowBytes
         let quantize = partner.quantize!
-        parallelRanges(n, threads: threads, minimumPerThread: 4) { t0, t1 in
-            for t in t0..<t1 { quantize(x + t * inputs, scratch + t * pBytes, inputs) }
+        let scratch = w.quantized, ins = inputs
+        parallelRanges(n, threads: w.threads, minimumPerThread: 4) { t0, t1 in
+            for t in t0..<t1 { quantize(x + t * ins, scratch + t * pBytes, ins) }
         }
-        let dot = type.traits.dot
-        let w = data, rb = rowBytes, outs = outputs, ins = inputs
-        let scratchIn = UnsafeRawPointer(scratch)
-        // Split by weight rows: each thread streams its rows once and reuses them for every token.
-        parallelRanges(outputs, threads: threads, minimumPerThread: 16) { r0, r1 in
-            for r in r0..<r1 {
-                let row = w + r * rb
-                for t in 0..<n { out[t * outs + r] = dot(row, scratchIn + t * pBytes, ins) }
-            }
+        let product = products[w.kernels.index]
+        product.prepare()
+        let outs = outputs, granule = product.rowGranule
+        // Rows are handed out in multiples of the kernel's tile height.
+        let tiles = (outputs + granule - 1) / granule
+        parallelRanges(tiles, threads: w.threads, minimumPerThread: 2) { t0, t1 in
+            product(rows: t0 * granule, min(outs, t1 * granule), x: scratch, xStride: pBytes, cols: n, y: out, yStride: outs)
         }
         if let bias {
             for t in 0..<n { for r in 0..<outputs { out[t * outputs + r] += bias[r] } }

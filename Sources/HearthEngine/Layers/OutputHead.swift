@@ -13,5 +13,5 @@ func logits(of x: UnsafeMutablePointer<Float>, n: Int, rows: LogitRows, norm: [F
     let dim = head.inputs
     let first = rows == .last ? n - 1 : 0
     rmsNorm(x + first * dim, to: w.xNorm, weight: norm, dim: dim, n: n - first, eps: eps)
-    head.forward(w.xNorm, out, n: n - first, scratch: w.quantized, threads: w.threads)
+    head.forward(w.xNorm, out, n: n - first, workspace: w)
 }

@@ -43,9 +43,9 @@ struct SelfAttention {
     func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int,
                         layer: Int, start: Int, cache: KVCache, workspace w: Workspace) {
         let s = shape, threads = w.threads
-        wq.forward(xn, w.q, n: n, scratch: w.quantized, threads: threads)
-        wk.forward(xn, w.k, n: n, scratch: w.quantized, threads: threads)
-        wv.forward(xn, w.v, n: n, scratch: w.quantized, threads: threads)
+        wq.forward(xn, w.q, n: n, workspace: w)
+        wk.forward(xn, w.k, n: n, workspace: w)
+        wv.forward(xn, w.v, n: n, workspace: w)
         if let qNorm { rmsNorm(w.q, weight: qNorm, dim: s.headDim, n: n * s.nHeads, eps: normEps) }
         if let kNorm { rmsNorm(w.k, weight: kNorm, dim: s.headDim, n: n * s.nKVHeads, eps: normEps) }
         for t in 0..<n {
@@ -57,8 +57,8 @@ struct SelfAttention {
         (values + start * s.kvDim).update(from: w.v, count: n * s.kvDim)
         attend(q: w.q, keys: keys, values: values, out: w.attn, n: n, start: start,
                nHeads: s.nHeads, nKVHeads: s.nKVHeads, headDim: s.headDim,
-               scale: scale, window: window, threads: threads)
-        wo.forward(w.attn, out, n: n, scratch: w.quantized, threads: threads)
+               scale: scale, window: window, threads: threads, kernels: w.kernels)
+        wo.forward(w.attn, out, n: n, workspace: w)
     }
 }
 
@@ -79,13 +79,13 @@ struct FeedForward {
     }
 
     func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int, workspace w: Workspace) {
-        gate.forward(xn, w.gate, n: n, scratch: w.quantized, threads: w.threads)
-        up.forward(xn, w.up, n: n, scratch: w.quantized, threads: w.threads)
+        gate.forward(xn, w.gate, n: n, workspace: w)
+        up.forward(xn, w.up, n: n, workspace: w)
         switch activation {
         case .silu: swiglu(w.gate, w.up, count: n * gate.outputs)
         case .gelu: geglu(w.gate, w.up, count: n * gate.outputs)
         }
-        down.forward(w.gate, out, n: n, scratch: w.quantized, threads: w.threads)
+        down.forward(w.gate, out, n: n, workspace: w)
     }
 }
 

@@ -1,0 +1,61 @@
+// Which paths this CPU can run, from CPUID and the register state the OS saves (XGETBV).
+// AMX is never used: it is advertised on some virtual machines that fault on it.
+#include "HearthSIMD.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <stdint.h>
+
+hearth_matmul_fn hearth_avx2_matmul(int type);
+hearth_matmul_fn hearth_avx512vnni_matmul(int type);
+hearth_matmul_fn hearth_avx512vnni_repacked_matmul(int type);
+
+static uint64_t xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+int hearth_simd_supported(int path) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, f16c = (c >> 29) & 1;
+    if (!(fma && osxsave && avx && f16c)) return 0;
+    const uint64_t xcr0 = xgetbv0();
+    if ((xcr0 & 0x6) != 0x6) return 0;                      // XMM and YMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    const int avx2 = (b >> 5) & 1;
+    if (path == HEARTH_SIMD_AVX2) return avx2;
+    if (path == HEARTH_SIMD_AVX512VNNI) {
+        const int f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
+        const int zmm_state = (xcr0 & 0xe0) == 0xe0;         // opmask and ZMM state
+        return avx2 && f && bw && vl && vnni && zmm_state;
+    }
+    return 0;
+}
+
+hearth_matmul_fn hearth_simd_matmul(int path, int ggml_type) {
+    if (!hearth_simd_supported(path)) return 0;
+    switch (path) {
+        case HEARTH_SIMD_AVX2: return hearth_avx2_matmul(ggml_type);
+        case HEARTH_SIMD_AVX512VNNI: return hearth_avx512vnni_matmul(ggml_type);
+        default: return 0;
+    }
+}
+
+hearth_matmul_fn hearth_simd_repacked_matmul(int path, int ggml_type) {
+    if (path != HEARTH_SIMD_AVX512VNNI || !hearth_simd_supported(path)) return 0;
+    return hearth_avx512vnni_repacked_matmul(ggml_type);
+}
+
+#else
+void hearth_attend_one(const float *q, const float *keys, const float *values, size_t kv_stride,
+                       long count, long head_dim, float scale, float *scores, float *out) {
+    (void)q; (void)keys; (void)values; (void)kv_stride; (void)count; (void)head_dim; (void)scale;
+    (void)scores; (void)out;
+    __builtin_trap(); // only reachable through an x86 path, which this build has none of
+}
+hearth_matmul_fn hearth_simd_repacked_matmul(int path, int ggml_type) { (void)path; (void)ggml_type; return 0; }
+int hearth_simd_supported(int path) { (void)path; return 0; }
+hearth_matmul_fn hearth_simd_matmul(int path, int ggml_type) { (void)path; (void)ggml_type; return 0; }
+#endif

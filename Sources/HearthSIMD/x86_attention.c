@@ -1,0 +1,100 @@
+// Attention of one query vector over a run of cached keys and values (f32), for the AVX2 and
+// AVX-512 paths alike (AVX2 + FMA). The portable twin is `attend` in HearthEngine/Layers.
+#if defined(__x86_64__)
+#include "HearthSIMD.h"
+#include <immintrin.h>
+#include <math.h>
+
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+
+static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/// e^x for x <= 0 (softmax inputs after subtracting the maximum), to about 2 ulp:
+/// x = n ln2 + r with |r| <= ln2 / 2, e^r by its degree-6 Taylor polynomial, 2^n by the
+/// exponent bits. Inputs below -87 give 0.
+static inline __m256 exp_nonpositive(__m256 x) {
+    const __m256 lower = _mm256_set1_ps(-87.0f);
+    __m256 small = _mm256_cmp_ps(x, lower, _CMP_LT_OQ);
+    x = _mm256_max_ps(x, lower);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // r = x - n ln2 in two parts (Cody-Waite) to keep r exact.
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 720);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+    return _mm256_andnot_ps(small, e);
+}
+
+void hearth_attend_one(const float *q, const float *keys, const float *values, size_t kv_stride,
+                       long count, long head_dim, float scale, float *scores, float *out) {
+    // Scores, 4 keys at a time for independent accumulators.
+    float max_score = -INFINITY;
+    long p = 0;
+    for (; p + 4 <= count; p += 4) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const float *k0 = keys + p * kv_stride;
+        for (long d = 0; d < head_dim; d += 8) {
+            __m256 qv = _mm256_loadu_ps(q + d);
+            a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d), a0);
+            a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + kv_stride + d), a1);
+            a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * kv_stride + d), a2);
+            a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * kv_stride + d), a3);
+        }
+        // Four horizontal sums at once.
+        __m256 s01 = _mm256_hadd_ps(a0, a1), s23 = _mm256_hadd_ps(a2, a3);
+        __m256 s = _mm256_hadd_ps(s01, s23);
+        __m128 four = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+        four = _mm_mul_ps(four, _mm_set1_ps(scale));
+        _mm_storeu_ps(scores + p, four);
+        for (int i = 0; i < 4; i++) if (scores[p + i] > max_score) max_score = scores[p + i];
+    }
+    for (; p < count; p++) {
+        __m256 a = _mm256_setzero_ps();
+        for (long d = 0; d < head_dim; d += 8)
+            a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(keys + p * kv_stride + d), a);
+        scores[p] = hsum8(a) * scale;
+        if (scores[p] > max_score) max_score = scores[p];
+    }
+    // Softmax weights.
+    __m256 vmax = _mm256_set1_ps(max_score), vsum = _mm256_setzero_ps();
+    p = 0;
+    for (; p + 8 <= count; p += 8) {
+        __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(scores + p), vmax));
+        _mm256_storeu_ps(scores + p, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    float sum = hsum8(vsum);
+    for (; p < count; p++) {
+        float e = expf(scores[p] - max_score);
+        scores[p] = e;
+        sum += e;
+    }
+    const float inv = 1.0f / sum;
+    // Weighted sum of the values, head_dim <= 256 kept in registers 64 at a time.
+    for (long d0 = 0; d0 < head_dim; d0 += 64) {
+        const long width = head_dim - d0 < 64 ? head_dim - d0 : 64;
+        __m256 acc[8];
+        for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_ps();
+        for (long i = 0; i < count; i++) {
+            const __m256 wv = _mm256_set1_ps(scores[i]);
+            const float *v = values + i * kv_stride + d0;
+            for (int j = 0; j < 8 && 8 * j < width; j++) acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 8 * j), acc[j]);
+        }
+        for (int j = 0; j < 8 && 8 * j < width; j++) _mm256_storeu_ps(out + d0 + 8 * j, _mm256_mul_ps(acc[j], _mm256_set1_ps(inv)));
+    }
+}
+
+#pragma clang attribute pop
+#endif

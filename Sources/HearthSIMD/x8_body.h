@@ -1,0 +1,121 @@
+// The 8-row interleaved kernels (layouts in repack.c), included by x86_avx512vnni.c.
+// A tile is 8 weight rows x C activation columns (C <= 8). Per block and column, 8 VNNI
+// instructions (one per step of 4 elements, the activations broadcast) leave the 8 rows' integer
+// dot products in the 8 lanes of one vector, so the block's float scaling is one convert, one
+// multiply and one fused multiply-add for all 8 rows, and results need no horizontal sums.
+
+/// Per column and block of the activations: the scale as f32 and the integer sum of the 32
+/// quants (q8_0), or the scale and ggml's s = d * sum (q8_1, `with_s`).
+HS_INLINE void activation_terms(const uint8_t *x, size_t xs, long cols, long nb, int block_bytes,
+                                float *da, int32_t *asum, float *s) {
+    for (long c = 0; c < cols; c++) {
+        for (long b = 0; b < nb; b++) {
+            const uint8_t *q = x + c * xs + b * block_bytes;
+            da[c * nb + b] = f16_to_f32(q);
+            if (s) {
+                s[c * nb + b] = f16_to_f32(q + 2);
+            } else {
+                __m256i v = load32(q + 2);
+                __m256i sums = dot_u8i8(_mm256_setzero_si256(), _mm256_set1_epi8(1), v);
+                __m128i h = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+                h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+                h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+                asum[c * nb + b] = _mm_cvtsi128_si32(h);
+            }
+        }
+    }
+}
+
+HS_INLINE int32_t load_i32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+
+/// FORMAT: 0 q4_0, 1 q4_1, 2 q5_0, 3 q8_0.
+HS_INLINE void tile_x8(const int FORMAT, const int C, const uint8_t *w, const uint8_t *x, size_t xs,
+                       int xqs, int xbytes, const float *da, const int32_t *asum, const float *s,
+                       long nb, float *y, size_t ys) {
+    const int gbytes = FORMAT == 0 ? 144 : FORMAT == 1 ? 160 : FORMAT == 2 ? 176 : 272;
+    const int32_t offset = FORMAT == 0 ? 8 : FORMAT == 2 ? 16 : FORMAT == 3 ? 128 : 0;
+    __m256 acc[8];
+    for (int c = 0; c < C; c++) acc[c] = _mm256_setzero_ps();
+    for (long b = 0; b < nb; b++) {
+        const uint8_t *p = w + b * gbytes;
+        _mm_prefetch((const char *)p + HS_PREFETCH_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)p + HS_PREFETCH_AHEAD + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)p + HS_PREFETCH_AHEAD + 128, _MM_HINT_T0);
+        if (FORMAT == 3) _mm_prefetch((const char *)p + HS_PREFETCH_AHEAD + 192, _MM_HINT_T0);
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+        __m256i steps[8];
+        if (FORMAT == 3) {
+            for (int t = 0; t < 8; t++) steps[t] = load32(p + 16 + 32 * t);
+        } else {
+            const uint8_t *nib = p + (FORMAT == 0 ? 16 : 32) + (FORMAT == 2 ? 16 : 0);
+            for (int g = 0; g < 4; g++) {
+                __m256i v = load32(nib + 32 * g);
+                steps[g] = _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+                steps[g + 4] = _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
+            }
+            if (FORMAT == 2) {
+                for (int t = 0; t < 8; t++) {
+                    __m256i high = _mm256_and_si256(_mm256_movm_epi8(load_i32(p + 16 + 4 * t)), _mm256_set1_epi8(0x10));
+                    steps[t] = _mm256_or_si256(steps[t], high);
+                }
+            }
+        }
+        __m256 mins = _mm256_setzero_ps();
+        if (FORMAT == 1) mins = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 16)));
+        for (int c = 0; c < C; c++) {
+            const uint8_t *a = x + c * xs + b * xbytes + xqs;
+            __m256i dot = FORMAT == 1 ? _mm256_setzero_si256() : _mm256_set1_epi32(-offset * asum[c * nb + b]);
+            for (int t = 0; t < 8; t++) dot = dot_u8i8(dot, steps[t], _mm256_set1_epi32(load_i32(a + 4 * t)));
+            __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(da[c * nb + b]));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc[c]);
+            if (FORMAT == 1) acc[c] = _mm256_fmadd_ps(mins, _mm256_set1_ps(s[c * nb + b]), acc[c]);
+        }
+    }
+    for (int c = 0; c < C; c++) _mm256_storeu_ps(y + c * ys, acc[c]);
+}
+
+#define HS_X8_CHUNK 32
+#define HS_X8_CASE(F, C) case C: tile_x8(F, C, wp, xp, xs, xqs, xbytes, da + cc * nb, asum + cc * nb, s ? s + cc * nb : 0, nb, yp, ys); break;
+
+/// w: the repacked groups, `ws` bytes per group of 8 rows; rows a multiple of 8.
+#define HS_DEFINE_X8(NAME, F)                                                                      \
+static void NAME(const void *w, size_t ws, const void *x, size_t xs, float *y, size_t ys,          \
+                 long rows, long cols, long k) {                                                   \
+    const long nb = k / 32;                                                                        \
+    const int xbytes = (F) == 1 ? 36 : 34, xqs = (F) == 1 ? 4 : 2;                                 \
+    float da[HS_X8_CHUNK * nb], sv[(F) == 1 ? HS_X8_CHUNK * nb : 1];                              \
+    int32_t asum[(F) == 1 ? 1 : HS_X8_CHUNK * nb];                                                 \
+    float *s = (F) == 1 ? sv : 0;                                                                  \
+    for (long c0 = 0; c0 < cols; c0 += HS_X8_CHUNK) {                                              \
+        const long n = cols - c0 < HS_X8_CHUNK ? cols - c0 : HS_X8_CHUNK;                          \
+        const uint8_t *xc = (const uint8_t *)x + c0 * xs;                                          \
+        activation_terms(xc, xs, n, nb, xbytes, da, asum, s);                                      \
+        for (long g = 0; g < rows / 8; g++) {                                                      \
+            const uint8_t *wp = (const uint8_t *)w + g * ws;                                       \
+            for (long cc = 0; cc < n; cc += 8) {                                                   \
+                const int C = n - cc < 8 ? (int)(n - cc) : 8;                                      \
+                const uint8_t *xp = xc + cc * xs;                                                  \
+                float *yp = y + (c0 + cc) * ys + 8 * g;                                            \
+                switch (C) {                                                                       \
+                    HS_X8_CASE(F, 1) HS_X8_CASE(F, 2) HS_X8_CASE(F, 3) HS_X8_CASE(F, 4)            \
+                    HS_X8_CASE(F, 5) HS_X8_CASE(F, 6) HS_X8_CASE(F, 7) HS_X8_CASE(F, 8)            \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+}
+
+HS_DEFINE_X8(matmul_x8_q4_0, 0)
+HS_DEFINE_X8(matmul_x8_q4_1, 1)
+HS_DEFINE_X8(matmul_x8_q5_0, 2)
+HS_DEFINE_X8(matmul_x8_q8_0, 3)
+
+hearth_matmul_fn hearth_avx512vnni_repacked_matmul(int type) {
+    switch (type) {
+        case 2: return matmul_x8_q4_0;
+        case 3: return matmul_x8_q4_1;
+        case 6: return matmul_x8_q5_0;
+        case 8: return matmul_x8_q8_0;
+        default: return NULL;
+    }
+}

@@ -1,0 +1,147 @@
+import HearthKernels
+import HearthSIMD
+import HearthTestSupport
+import Testing
+
+/// Every fast kernel against its scalar twin, on every path this machine can run (each forced
+/// in turn). The twin is the format's reference `dot` (FormatTraits), row by row, on the same
+/// weight and activation bytes. Both compute each block's integer dot product exactly, so they
+/// may differ only by the order of the Float sums over blocks: the budget is relative to
+/// sum_b |scale_b * block dot_b|, bounded by sum_i |w_i| |a_i| of the dequantized values.
+@Suite("Matrix products: fast kernels against the scalar twin")
+struct MatrixProductTests {
+    /// Float reassociation over at most k / 32 = 16 block sums (plus q4_K's min terms): a few
+    /// ulps of the magnitude. The worst seen over the cases below was 6e-8 (q6_K); a kernel that drops or doubles one block lands far outside.
+    static let reorderBudget = ErrorBudget("matrix product, summation order only", relative: 1e-5)
+
+    static let formats: [TensorType] = TensorType.allCases.filter { $0.traits.isQuantized && $0.dotPartnerHasQuantizer && $0 != .q8_1 && $0 != .q8_K }
+    static let k = 512
+    /// The formats the x86 paths have kernels for; the others run the portable code on every path.
+    static let fastFormats: Set<TensorType> = [.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K]
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        let type: TensorType, path: KernelPath, rows: Int, cols: Int
+        var testDescription: String { "\(type) \(path) \(rows)x\(cols)" }
+    }
+
+    /// Rows: a multiple of 8 (the interleaved kernels) and not (the row kernels, with edge
+    /// tiles); columns: one (generation), a few, and more than one column chunk (32).
+    static let cases: [Case] = formats.flatMap { type in
+        KernelPath.supported.flatMap { path in
+            [(16, 1), (16, 5), (24, 37), (13, 1), (13, 6), (7, 33)].map { Case(type: type, path: path, rows: $0.0, cols: $0.1) }
+        }
+    }
+
+    @Test("fast kernel equals the scalar dot within the reordering budget", arguments: cases)
+    func matchesTwin(_ c: Case) throws {
+        var rng = TestRandom(seed: 0x5eed ^ UInt64(c.type.rawValue) &* 977 ^ UInt64(c.rows * 131 + c.cols))
+        let t = c.type.traits, partner = t.dotPartner.traits
+        let rowBytes = t.bytes(forElements: Self.k)!, xBytes = partner.bytes(forElements: Self.k)!
+        let weights = RandomBlocks.make(c.type, blocks: c.rows * Self.k / t.blockSize, using: &rng)
+        let floats = rng.normals(c.cols * Self.k)
+        var x = [UInt8](repeating: 0, count: c.cols * xBytes)
+        x.withUnsafeMutableBytes { xb in
+            floats.withUnsafeBufferPointer { f in
+                for col in 0..<c.cols { partner.quantize!(f.baseAddress! + col * Self.k, xb.baseAddress! + col * xBytes, Self.k) }
+            }
+        }
+        var fast = [Float](repeating: .nan, count: c.cols * c.rows)
+        var expected = fast, magnitude = fast
+        weights.withUnsafeBytes { w in
+            x.withUnsafeBytes { xb in
+                let product = MatrixProduct(weights: w.baseAddress!, type: c.type, rows: c.rows, k: Self.k, rowBytes: rowBytes, path: c.path)
+                #expect(product.hasFastKernel == (c.path != .portable && Self.fastFormats.contains(c.type)),
+                        "\(c.path) \(product.hasFastKernel ? "has" : "has no") kernel for \(c.type)")
+                fast.withUnsafeMutableBufferPointer { y in
+                    // Two calls over halves of the rows, at a granule boundary, as threads split them.
+                    let split = c.rows >= 2 * product.rowGranule ? product.rowGranule : c.rows
+                    product(rows: 0, split, x: xb.baseAddress!, xStride: xBytes, cols: c.cols, y: y.baseAddress!, yStride: c.rows)
+                    if split < c.rows {
+                        product(rows: split, c.rows, x: xb.baseAddress!, xStride: xBytes, cols: c.cols, y: y.baseAddress!, yStride: c.rows)
+                    }
+                }
+                var wf = [Float](repeating: 0, count: Self.k), af = wf
+                for r in 0..<c.rows {
+                    let row = w.baseAddress! + r * rowBytes
+                    t.dequantize(row, &wf, Self.k)
+                    for col in 0..<c.cols {
+                        let xc = xb.baseAddress! + col * xBytes
+                        expected[col * c.rows + r] = t.dot(row, xc, Self.k)
+                        partner.dequantize(xc, &af, Self.k)
+                        magnitude[col * c.rows + r] = zip(wf, af).reduce(0) { $0 + abs($1.0 * $1.1) }
+                    }
+                }
+            }
+        }
+        var worst: Float = 0
+        for i in fast.indices {
+            let err = abs(fast[i] - expected[i]) / max(magnitude[i], 1e-30)
+            worst = max(worst, err.isNaN ? .infinity : err)
+        }
+        #expect(Double(worst) <= Self.reorderBudget.relative, "\(c.testDescription): worst relative difference \(worst) is over the \(Self.reorderBudget.name) budget \(Self.reorderBudget.relative)")
+        // The comparison can fail: the results of neighbouring rows are far apart at this budget.
+        if c.rows > 1 {
+            let swapped = abs(fast[1] - expected[0]) / max(magnitude[0], 1e-30)
+            #expect(Double(swapped) > Self.reorderBudget.relative, "row 1's result passes for row 0's: the budget cannot tell rows apart")
+        }
+    }
+
+    @Test("a path the CPU lacks, or an unknown name, is refused by HEARTH_KERNELS")
+    func environmentChoice() throws {
+        #expect(try KernelPath.fromEnvironment(nil) == KernelPath.best)
+        #expect(try KernelPath.fromEnvironment("PORTABLE") == .portable)
+        #expect(throws: KernelPathError.self) { try KernelPath.fromEnvironment("sse9") }
+        for path in KernelPath.allCases where !path.isSupported {
+            #expect(throws: KernelPathError.self) { try KernelPath.fromEnvironment(path.rawValue) }
+        }
+    }
+}
+
+/// The vector attention kernel against a scalar softmax-attention written here, in Double.
+@Suite("Attention kernel against a scalar reference")
+struct AttentionKernelTests {
+    static let budget = ErrorBudget("attention output, f32 with polynomial exp", relative: 2e-5)
+
+    @Test("one query over cached keys and values", arguments: [1, 3, 8, 61, 300])
+    func matchesReference(count: Int) throws {
+        guard KernelPath.avx2.isSupported else { return }
+        var rng = TestRandom(seed: UInt64(count) * 7919)
+        let headDim = 64, stride = 3 * headDim, offset = headDim
+        let q = rng.normals(headDim)
+        let keys = rng.normals(count * stride, scale: 2), values = rng.normals(count * stride)
+        let scale: Float = 0.125
+        var scores = [Float](repeating: 0, count: count)
+        var out = [Float](repeating: .nan, count: headDim)
+        keys.withUnsafeBufferPointer { k in
+            values.withUnsafeBufferPointer { v in
+                hearth_attend_one(q, k.baseAddress! + offset, v.baseAddress! + offset, stride, count, headDim, scale, &scores, &out)
+            }
+        }
+        // Reference: softmax in Double.
+        var s = [Double](repeating: 0, count: count)
+        for p in 0..<count {
+            s[p] = (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[p * stride + offset + $1]) } * Double(scale)
+        }
+        let m = s.max()!
+        let e = s.map { libmExp($0 - m) }
+        let sum = e.reduce(0, +)
+        var worst = 0.0
+        for d in 0..<headDim {
+            var ref = 0.0, mag = 0.0
+            for p in 0..<count {
+                ref += e[p] / sum * Double(values[p * stride + offset + d])
+                mag += e[p] / sum * abs(Double(values[p * stride + offset + d]))
+            }
+            worst = max(worst, abs(Double(out[d]) - ref) / mag)
+        }
+        #expect(worst <= Self.budget.relative, "worst relative error \(worst) over the \(Self.budget.name) budget")
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+private func libmExp(_ x: Double) -> Double { Glibc.exp(x) }
+#else
+import Darwin
+private func libmExp(_ x: Double) -> Double { Darwin.exp(x) }
+#endif
