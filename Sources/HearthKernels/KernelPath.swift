@@ -39,6 +39,18 @@ public enum KernelPath: String, Sendable, CaseIterable, CustomStringConvertible 
         return path
     }
 
+    /// The quantizer of activation format `type` on this path: the vector one where the path has
+    /// it (same bytes as the reference), else the reference quantizer (nil where none exists).
+    public func quantizer(for type: TensorType) -> FormatTraits.Quantize? {
+        guard self != .portable else { return type.traits.quantize }
+        switch type {
+        case .q8_0: return { hearth_quantize_q8_0($0, $1, $2) }
+        case .q8_1: return { hearth_quantize_q8_1($0, $1, $2) }
+        case .q8_K: return { hearth_quantize_q8_K($0, $1, $2) }
+        default: return type.traits.quantize
+        }
+    }
+
     /// Position in `allCases`, for tables indexed by path.
     public var index: Int { KernelPath.allCases.firstIndex(of: self)! }
 

@@ -55,6 +55,9 @@ void hearth_attend_one(const float *q, const float *keys, const float *values, s
     (void)scores; (void)out;
     __builtin_trap(); // only reachable through an x86 path, which this build has none of
 }
+void hearth_quantize_q8_0(const float *x, void *dst, long n) { (void)x; (void)dst; (void)n; __builtin_trap(); }
+void hearth_quantize_q8_1(const float *x, void *dst, long n) { (void)x; (void)dst; (void)n; __builtin_trap(); }
+void hearth_quantize_q8_K(const float *x, void *dst, long n) { (void)x; (void)dst; (void)n; __builtin_trap(); }
 hearth_matmul_fn hearth_simd_repacked_matmul(int path, int ggml_type) { (void)path; (void)ggml_type; return 0; }
 int hearth_simd_supported(int path) { (void)path; return 0; }
 hearth_matmul_fn hearth_simd_matmul(int path, int ggml_type) { (void)path; (void)ggml_type; return 0; }

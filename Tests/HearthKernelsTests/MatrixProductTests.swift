@@ -145,3 +145,36 @@ private func libmExp(_ x: Double) -> Double { Glibc.exp(x) }
 import Darwin
 private func libmExp(_ x: Double) -> Double { Darwin.exp(x) }
 #endif
+
+/// The vector activation quantizers write the reference quantizers' bytes exactly, including
+/// for blocks of zeros, huge and tiny values, Inf and NaN.
+@Suite("Activation quantizers: vector against reference, byte for byte")
+struct ActivationQuantizerTests {
+    static let cases: [(TensorType, KernelPath)] = [TensorType.q8_0, .q8_1, .q8_K].flatMap { t in
+        KernelPath.supported.map { (t, $0) }
+    }
+
+    @Test("same bytes as the reference", arguments: cases)
+    func sameBytes(type: TensorType, path: KernelPath) throws {
+        var rng = TestRandom(seed: 0xacc + UInt64(type.rawValue))
+        let n = 256 * 8
+        var x = rng.normals(n, scale: 3)
+        // Block 1: zeros; block 2: one huge value; block 3: subnormal-sized values; block 4:
+        // an Inf; block 5: a NaN; ties at .5 after scaling in block 6 (amax 127 -> id 1).
+        let block = type == .q8_K ? 256 : 32
+        for i in 0..<block { x[block + i] = 0 }
+        x[2 * block + 5] = 3e38
+        for i in 0..<block { x[3 * block + i] = Float(i) * 1e-40 }
+        x[4 * block + 7] = .infinity
+        x[5 * block + 9] = .nan
+        if type != .q8_K { for i in 0..<block { x[6 * block + i] = Float(i) - 0.5 }; x[6 * block] = 127 }
+        let bytes = type.traits.bytes(forElements: n)!
+        var want = [UInt8](repeating: 0, count: bytes), got = [UInt8](repeating: 0xee, count: bytes)
+        x.withUnsafeBufferPointer { xb in
+            want.withUnsafeMutableBytes { type.traits.quantize!(xb.baseAddress!, $0.baseAddress!, n) }
+            got.withUnsafeMutableBytes { path.quantizer(for: type)!(xb.baseAddress!, $0.baseAddress!, n) }
+        }
+        let firstDifference = zip(want, got).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+        #expect(firstDifference == nil, "\(type) on \(path): first differing byte at \(firstDifference ?? -1) (block \((firstDifference ?? 0) / type.traits.blockBytes))")
+    }
+}

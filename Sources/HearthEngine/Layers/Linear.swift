@@ -42,24 +42,69 @@ struct Linear {
     /// then the workspace's kernel path multiplies; threads split the weight rows, so each
     /// thread streams its rows once and reuses them for every token.
     func forward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, n: Int, workspace w: Workspace) {
-        let partner = type.traits.dotPartner.traits
-        let pBytes = partnerRowBytes
-        let quantize = partner.quantize!
-        let scratch = w.quantized, ins = inputs
-        parallelRanges(n, threads: w.threads, minimumPerThread: 4) { t0, t1 in
-            for t in t0..<t1 { quantize(x + t * ins, scratch + t * pBytes, ins) }
-        }
+        quantizeInput(x, n: n, workspace: w)
         let product = products[w.kernels.index]
         product.prepare()
         let outs = outputs, granule = product.rowGranule
         // Rows are handed out in multiples of the kernel's tile height.
         let tiles = (outputs + granule - 1) / granule
         parallelRanges(tiles, threads: w.threads, minimumPerThread: 2) { t0, t1 in
-            product(rows: t0 * granule, min(outs, t1 * granule), x: scratch, xStride: pBytes, cols: n, y: out, yStride: outs)
+            product(rows: t0 * granule, min(outs, t1 * granule), x: w.quantized, xStride: partnerRowBytes, cols: n, y: out, yStride: outs)
         }
-        if let bias {
-            for t in 0..<n { for r in 0..<outputs { out[t * outputs + r] += bias[r] } }
+        addBias(out, n: n)
+    }
+
+    /// out_i = W_i x for two or three matrices that read the same input (q, k, v; gate, up):
+    /// the input is quantized once and the rows of all of them are shared out in one parallel
+    /// step, one wait instead of three. Falls back to one `forward` each when the matrices
+    /// want different activation formats.
+    static func forward(_ x: UnsafePointer<Float>, n: Int, workspace w: Workspace,
+                        _ a: (Linear, UnsafeMutablePointer<Float>), _ b: (Linear, UnsafeMutablePointer<Float>),
+                        _ c: (Linear, UnsafeMutablePointer<Float>)? = nil) {
+        let count = c == nil ? 2 : 3
+        func part(_ i: Int) -> (Linear, UnsafeMutablePointer<Float>) { i == 0 ? a : i == 1 ? b : c! }
+        let partner = a.0.type.traits.dotPartner
+        guard (1..<count).allSatisfy({ part($0).0.type.traits.dotPartner == partner && part($0).0.inputs == a.0.inputs }) else {
+            for i in 0..<count { part(i).0.forward(x, part(i).1, n: n, workspace: w) }
+            return
         }
+        a.0.quantizeInput(x, n: n, workspace: w)
+        // Tiles of matrix i are numbered first[i]..<first[i + 1] in one shared range.
+        var first = (0, 0, 0, 0)
+        for i in 0..<count {
+            let (linear, _) = part(i)
+            let product = linear.products[w.kernels.index]
+            product.prepare()
+            let tiles = (linear.outputs + product.rowGranule - 1) / product.rowGranule
+            switch i { case 0: first.1 = tiles; case 1: first.2 = first.1 + tiles; default: first.3 = first.2 + tiles }
+        }
+        let bounds = first
+        func bound(_ i: Int) -> Int { i == 0 ? bounds.0 : i == 1 ? bounds.1 : i == 2 ? bounds.2 : bounds.3 }
+        let total = bound(count), stride = a.0.partnerRowBytes
+        parallelRanges(total, threads: w.threads, minimumPerThread: 2) { t0, t1 in
+            for i in 0..<count where t0 < bound(i + 1) && t1 > bound(i) {
+                let (linear, out) = part(i)
+                let product = linear.products[w.kernels.index], g = product.rowGranule
+                let lo = max(t0, bound(i)) - bound(i), hi = min(t1, bound(i + 1)) - bound(i)
+                product(rows: lo * g, min(linear.outputs, hi * g), x: w.quantized, xStride: stride, cols: n, y: out, yStride: linear.outputs)
+            }
+        }
+        for i in 0..<count { part(i).0.addBias(part(i).1, n: n) }
+    }
+
+    /// The n rows of x in the partner format, into `w.quantized` (`partnerRowBytes` apart).
+    func quantizeInput(_ x: UnsafePointer<Float>, n: Int, workspace w: Workspace) {
+        let pBytes = partnerRowBytes
+        let quantize = w.kernels.quantizer(for: type.traits.dotPartner)!
+        let scratch = w.quantized, ins = inputs
+        parallelRanges(n, threads: w.threads, minimumPerThread: 4) { t0, t1 in
+            for t in t0..<t1 { quantize(x + t * ins, scratch + t * pBytes, ins) }
+        }
+    }
+
+    func addBias(_ out: UnsafeMutablePointer<Float>, n: Int) {
+        guard let bias else { return }
+        for t in 0..<n { for r in 0..<outputs { out[t * outputs + r] += bias[r] } }
     }
 }
 

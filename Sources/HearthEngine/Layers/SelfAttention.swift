@@ -43,9 +43,7 @@ struct SelfAttention {
     func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int,
                         layer: Int, start: Int, cache: KVCache, workspace w: Workspace) {
         let s = shape, threads = w.threads
-        wq.forward(xn, w.q, n: n, workspace: w)
-        wk.forward(xn, w.k, n: n, workspace: w)
-        wv.forward(xn, w.v, n: n, workspace: w)
+        Linear.forward(xn, n: n, workspace: w, (wq, w.q), (wk, w.k), (wv, w.v))
         if let qNorm { rmsNorm(w.q, weight: qNorm, dim: s.headDim, n: n * s.nHeads, eps: normEps) }
         if let kNorm { rmsNorm(w.k, weight: kNorm, dim: s.headDim, n: n * s.nKVHeads, eps: normEps) }
         for t in 0..<n {
@@ -79,8 +77,7 @@ struct FeedForward {
     }
 
     func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int, workspace w: Workspace) {
-        gate.forward(xn, w.gate, n: n, workspace: w)
-        up.forward(xn, w.up, n: n, workspace: w)
+        Linear.forward(xn, n: n, workspace: w, (gate, w.gate), (up, w.up))
         switch activation {
         case .silu: swiglu(w.gate, w.up, count: n * gate.outputs)
         case .gelu: geglu(w.gate, w.up, count: n * gate.outputs)

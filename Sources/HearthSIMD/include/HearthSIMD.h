@@ -48,6 +48,13 @@ hearth_matmul_fn hearth_simd_repacked_matmul(int path, int ggml_type);
 void hearth_attend_one(const float *q, const float *keys, const float *values, size_t kv_stride,
                        long count, long head_dim, float scale, float *scores, float *out);
 
+/// Activation quantizers (x86 AVX2 + F16C; callers check `hearth_simd_supported`): `n` floats
+/// (a multiple of 32, or of 256 for q8_K) into ggml's q8_0, q8_1 or q8_K blocks, byte for byte
+/// what HearthKernels' reference quantizers write.
+void hearth_quantize_q8_0(const float *x, void *dst, long n);
+void hearth_quantize_q8_1(const float *x, void *dst, long n);
+void hearth_quantize_q8_K(const float *x, void *dst, long n);
+
 /// A hint to the CPU that the caller is spinning on a memory location (x86 PAUSE).
 static inline void hearth_cpu_relax(void) {
 #if defined(__x86_64__)
