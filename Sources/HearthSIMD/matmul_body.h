@@ -24,6 +24,9 @@
 #include <string.h>
 
 #define HS_INLINE static inline __attribute__((always_inline))
+/// Loops over tile rows, columns and sub-blocks have trip counts known at compile time; they
+/// must be unrolled completely so that the accumulator arrays live in registers.
+#define HS_UNROLL _Pragma("clang loop unroll(full)")
 
 // MARK: primitives
 
@@ -103,10 +106,10 @@ HS_INLINE __m256i offset_correction(__m256i a, int shift) {
 HS_INLINE void NAME(const int R, const int C, const uint8_t *w, size_t ws, const uint8_t *x,       \
                     size_t xs, float *y, size_t ys, long nb) {                                     \
     __m256 acc[4][4];                                                                              \
-    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();      \
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();      \
     for (long b = 0; b < nb; b++) {                                                                \
         __m256i u[4]; __m256 dw[4];                                                                \
-        for (int r = 0; r < R; r++) {                                                              \
+        HS_UNROLL for (int r = 0; r < R; r++) {                                                              \
             const uint8_t *p = w + r * ws + b * (BLOCK_BYTES);                                     \
             prefetch_weights(p);                                                                   \
             dw[r] = _mm256_set1_ps(f16_to_f32(p));                                                 \
@@ -116,18 +119,18 @@ HS_INLINE void NAME(const int R, const int C, const uint8_t *w, size_t ws, const
                 u[r] = _mm256_or_si256(u[r], _mm256_and_si256(bytes_from_bits(qh), _mm256_set1_epi8(0x10))); \
             }                                                                                      \
         }                                                                                          \
-        for (int c = 0; c < C; c++) {                                                              \
+        HS_UNROLL for (int c = 0; c < C; c++) {                                                              \
             const uint8_t *q = x + c * xs + b * 34;                                                \
             __m256 da = _mm256_set1_ps(f16_to_f32(q));                                             \
             __m256i a = load32(q + 2);                                                             \
             __m256i start = offset_correction(a, SHIFT);                                           \
-            for (int r = 0; r < R; r++) {                                                          \
+            HS_UNROLL for (int r = 0; r < R; r++) {                                                          \
                 __m256i dot = dot_u8i8(start, u[r], a);                                            \
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[r], da), acc[r][c]); \
             }                                                                                      \
         }                                                                                          \
     }                                                                                              \
-    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]);      \
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]);      \
 }
 
 HS_OFFSET_TILE(tile_q4_0, 18, 2, 0, 3)
@@ -138,29 +141,29 @@ HS_INLINE void tile_q4_1(const int R, const int C, const uint8_t *w, size_t ws, 
                          size_t xs, float *y, size_t ys, long nb) {
     __m256 acc[4][4];
     float mins[4][4];
-    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) { acc[r][c] = _mm256_setzero_ps(); mins[r][c] = 0; }
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) { acc[r][c] = _mm256_setzero_ps(); mins[r][c] = 0; }
     for (long b = 0; b < nb; b++) {
         __m256i u[4]; __m256 dw[4]; float m[4];
-        for (int r = 0; r < R; r++) {
+        HS_UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *p = w + r * ws + b * 20;
             prefetch_weights(p);
             dw[r] = _mm256_set1_ps(f16_to_f32(p));
             m[r] = f16_to_f32(p + 2);
             u[r] = nibbles_32(p + 4);
         }
-        for (int c = 0; c < C; c++) {
+        HS_UNROLL for (int c = 0; c < C; c++) {
             const uint8_t *q = x + c * xs + b * 36;
             __m256 da = _mm256_set1_ps(f16_to_f32(q));
             float s = f16_to_f32(q + 2);
             __m256i a = load32(q + 4);
-            for (int r = 0; r < R; r++) {
+            HS_UNROLL for (int r = 0; r < R; r++) {
                 __m256i dot = dot_u8i8(_mm256_setzero_si256(), u[r], a);
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[r], da), acc[r][c]);
                 mins[r][c] += m[r] * s;
             }
         }
     }
-    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]) + mins[r][c];
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]) + mins[r][c];
 }
 
 /// q8_0 against q8_0: |w| times a with w's sign moved onto a, so the unsigned-by-signed
@@ -168,27 +171,27 @@ HS_INLINE void tile_q4_1(const int R, const int C, const uint8_t *w, size_t ws, 
 HS_INLINE void tile_q8_0(const int R, const int C, const uint8_t *w, size_t ws, const uint8_t *x,
                          size_t xs, float *y, size_t ys, long nb) {
     __m256 acc[4][4];
-    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
     for (long b = 0; b < nb; b++) {
         __m256i wv[4], u[4]; __m256 dw[4];
-        for (int r = 0; r < R; r++) {
+        HS_UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *p = w + r * ws + b * 34;
             prefetch_weights(p);
             dw[r] = _mm256_set1_ps(f16_to_f32(p));
             wv[r] = load32(p + 2);
             u[r] = _mm256_sign_epi8(wv[r], wv[r]);
         }
-        for (int c = 0; c < C; c++) {
+        HS_UNROLL for (int c = 0; c < C; c++) {
             const uint8_t *q = x + c * xs + b * 34;
             __m256 da = _mm256_set1_ps(f16_to_f32(q));
             __m256i a = load32(q + 2);
-            for (int r = 0; r < R; r++) {
+            HS_UNROLL for (int r = 0; r < R; r++) {
                 __m256i dot = dot_u8i8(_mm256_setzero_si256(), u[r], _mm256_sign_epi8(a, wv[r]));
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[r], da), acc[r][c]);
             }
         }
     }
-    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]);
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]);
 }
 
 // MARK: 256-element K-quant formats against q8_K
@@ -203,20 +206,20 @@ HS_INLINE __m256i q8k_sums32(const uint8_t *q) {
 HS_INLINE void tile_q4_K(const int R, const int C, const uint8_t *w, size_t ws, const uint8_t *x,
                          size_t xs, float *y, size_t ys, long nb) {
     __m256 acc[4][4], macc[4][4];
-    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) {
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) {
         acc[r][c] = _mm256_setzero_ps(); macc[r][c] = _mm256_setzero_ps();
     }
     for (long b = 0; b < nb; b++) {
         __m256i u[4][8], sc16[4][8], mins[4];
         __m256 d[4], dmin[4];
-        for (int r = 0; r < R; r++) {
+        HS_UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *p = w + r * ws + b * 144;
             prefetch_weights(p);
             d[r] = _mm256_set1_ps(f16_to_f32(p));
             dmin[r] = _mm256_set1_ps(f16_to_f32(p + 2));
             const uint8_t *s = p + 4;
             int32_t m[8];
-            for (int j = 0; j < 8; j++) {
+            HS_UNROLL for (int j = 0; j < 8; j++) {
                 int sc;
                 if (j < 4) { sc = s[j] & 63; m[j] = s[j + 4] & 63; }
                 else {
@@ -227,29 +230,29 @@ HS_INLINE void tile_q4_K(const int R, const int C, const uint8_t *w, size_t ws, 
             }
             mins[r] = _mm256_loadu_si256((const __m256i *)m);
             // Byte l of group i holds element 64i + l (low nibble) and 64i + 32 + l (high).
-            for (int i = 0; i < 4; i++) {
+            HS_UNROLL for (int i = 0; i < 4; i++) {
                 __m256i v = load32(p + 16 + 32 * i);
                 u[r][2 * i] = _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
                 u[r][2 * i + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0f));
             }
         }
-        for (int c = 0; c < C; c++) {
+        HS_UNROLL for (int c = 0; c < C; c++) {
             const uint8_t *q = x + c * xs + b * 292;
             float daf; memcpy(&daf, q, 4);
             __m256 da = _mm256_set1_ps(daf);
             __m256i sums32 = q8k_sums32(q);
             __m256i a[8];
-            for (int j = 0; j < 8; j++) a[j] = load32(q + 4 + 32 * j);
-            for (int r = 0; r < R; r++) {
+            HS_UNROLL for (int j = 0; j < 8; j++) a[j] = load32(q + 4 + 32 * j);
+            HS_UNROLL for (int r = 0; r < R; r++) {
                 __m256i isum = _mm256_setzero_si256();
-                for (int j = 0; j < 8; j++) isum = dot_i16(isum, _mm256_maddubs_epi16(u[r][j], a[j]), sc16[r][j]);
+                HS_UNROLL for (int j = 0; j < 8; j++) isum = dot_i16(isum, _mm256_maddubs_epi16(u[r][j], a[j]), sc16[r][j]);
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d[r], da), acc[r][c]);
                 __m256i msum = _mm256_mullo_epi32(mins[r], sums32);
                 macc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin[r], da), macc[r][c]);
             }
         }
     }
-    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]) - hsum(macc[r][c]);
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]) - hsum(macc[r][c]);
 }
 
 /// q6_K: x = d * sc_j * (q6 - 32) over 16 sub-blocks j of 16 (signed 8-bit sc_j).
@@ -257,18 +260,18 @@ HS_INLINE void tile_q4_K(const int R, const int C, const uint8_t *w, size_t ws, 
 HS_INLINE void tile_q6_K(const int R, const int C, const uint8_t *w, size_t ws, const uint8_t *x,
                          size_t xs, float *y, size_t ys, long nb) {
     __m256 acc[4][4];
-    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x30);
     for (long b = 0; b < nb; b++) {
         __m256i u[4][8], scales[4], pairs[4][8];
         __m256 d[4];
-        for (int r = 0; r < R; r++) {
+        HS_UNROLL for (int r = 0; r < R; r++) {
             const uint8_t *p = w + r * ws + b * 210;
             prefetch_weights(p);
             d[r] = _mm256_set1_ps(f16_to_f32(p + 208));
             __m128i s8 = _mm_loadu_si128((const __m128i *)(p + 192));
             scales[r] = _mm256_cvtepi8_epi16(s8);
-            for (int h = 0; h < 2; h++) {
+            HS_UNROLL for (int h = 0; h < 2; h++) {
                 const uint8_t *ql = p + 64 * h, *qh = p + 128 + 32 * h;
                 __m256i l0 = load32(ql), l1 = load32(ql + 32), hb = load32(qh);
                 u[r][4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m2));
@@ -276,29 +279,29 @@ HS_INLINE void tile_q6_K(const int R, const int C, const uint8_t *w, size_t ws, 
                 u[r][4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m2));
                 u[r][4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(hb, 2), m2));
                 // Vector g of half h covers sub-blocks 8h + 2g and 8h + 2g + 1.
-                for (int g = 0; g < 4; g++) {
+                HS_UNROLL for (int g = 0; g < 4; g++) {
                     int8_t s0 = (int8_t)p[192 + 8 * h + 2 * g], s1 = (int8_t)p[192 + 8 * h + 2 * g + 1];
                     pairs[r][4 * h + g] = _mm256_set_m128i(_mm_set1_epi16(s1), _mm_set1_epi16(s0));
                 }
             }
         }
-        for (int c = 0; c < C; c++) {
+        HS_UNROLL for (int c = 0; c < C; c++) {
             const uint8_t *q = x + c * xs + b * 292;
             float daf; memcpy(&daf, q, 4);
             __m256 da = _mm256_set1_ps(daf);
             __m256i bsums = load32(q + 260);
             __m256i a[8];
-            for (int j = 0; j < 8; j++) a[j] = load32(q + 4 + 32 * j);
-            for (int r = 0; r < R; r++) {
+            HS_UNROLL for (int j = 0; j < 8; j++) a[j] = load32(q + 4 + 32 * j);
+            HS_UNROLL for (int r = 0; r < R; r++) {
                 __m256i isum = _mm256_setzero_si256();
-                for (int j = 0; j < 8; j++) isum = dot_i16(isum, _mm256_maddubs_epi16(u[r][j], a[j]), pairs[r][j]);
+                HS_UNROLL for (int j = 0; j < 8; j++) isum = dot_i16(isum, _mm256_maddubs_epi16(u[r][j], a[j]), pairs[r][j]);
                 __m256i offset = _mm256_madd_epi16(scales[r], bsums);
                 isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(offset, 5));
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d[r], da), acc[r][c]);
             }
         }
     }
-    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]);
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]);
 }
 
 // MARK: drivers
@@ -310,7 +313,7 @@ HS_INLINE void tile_q6_K(const int R, const int C, const uint8_t *w, size_t ws, 
 #define HS_CASE(TILE, R, C) case (R) * 8 + (C): TILE(R, C, wp, ws, xp, xs, yp, ys, nb); break;
 #define HS_CASES(TILE, R) HS_CASE(TILE, R, 1) HS_CASE(TILE, R, 2) HS_CASE(TILE, R, 3) HS_CASE(TILE, R, 4)
 
-#define HS_DEFINE_MATMUL(NAME, TILE, QK)                                                           \
+#define HS_DEFINE_MATMUL(NAME, TILE, QK, MAXC)                                                     \
 static void NAME(const void *w, size_t ws, const void *x, size_t xs, float *y, size_t ys,          \
                  long rows, long cols, long k) {                                                   \
     const long nb = k / (QK);                                                                      \
@@ -318,8 +321,8 @@ static void NAME(const void *w, size_t ws, const void *x, size_t xs, float *y, s
         const long c1 = c0 + HS_COLUMN_CHUNK < cols ? c0 + HS_COLUMN_CHUNK : cols;                 \
         for (long r = 0; r < rows; r += 4) {                                                       \
             const int R = rows - r < 4 ? (int)(rows - r) : 4;                                      \
-            for (long c = c0; c < c1; c += 4) {                                                    \
-                const int C = c1 - c < 4 ? (int)(c1 - c) : 4;                                      \
+            for (long c = c0; c < c1; c += (MAXC)) {                                               \
+                const int C = c1 - c < (MAXC) ? (int)(c1 - c) : (MAXC);                            \
                 const uint8_t *wp = (const uint8_t *)w + r * ws;                                   \
                 const uint8_t *xp = (const uint8_t *)x + c * xs;                                   \
                 float *yp = y + c * ys + r;                                                        \
@@ -331,12 +334,13 @@ static void NAME(const void *w, size_t ws, const void *x, size_t xs, float *y, s
     }                                                                                              \
 }
 
-HS_DEFINE_MATMUL(matmul_q4_0, tile_q4_0, 32)
-HS_DEFINE_MATMUL(matmul_q4_1, tile_q4_1, 32)
-HS_DEFINE_MATMUL(matmul_q5_0, tile_q5_0, 32)
-HS_DEFINE_MATMUL(matmul_q8_0, tile_q8_0, 32)
-HS_DEFINE_MATMUL(matmul_q4_K, tile_q4_K, 256)
-HS_DEFINE_MATMUL(matmul_q6_K, tile_q6_K, 256)
+// The K tiles hold 8 unpacked vectors per row: 4 rows x 2 columns keeps them in registers.
+HS_DEFINE_MATMUL(matmul_q4_0, tile_q4_0, 32, 4)
+HS_DEFINE_MATMUL(matmul_q4_1, tile_q4_1, 32, 4)
+HS_DEFINE_MATMUL(matmul_q5_0, tile_q5_0, 32, 4)
+HS_DEFINE_MATMUL(matmul_q8_0, tile_q8_0, 32, 4)
+HS_DEFINE_MATMUL(matmul_q4_K, tile_q4_K, 256, 2)
+HS_DEFINE_MATMUL(matmul_q6_K, tile_q6_K, 256, 2)
 
 /// This path's kernel for ggml type `type`, or NULL.
 hearth_matmul_fn HS_LOOKUP(int type) {

@@ -12,6 +12,15 @@
 //   q5_0x8 (8 x 22 B): d[8] f16 | high[8] u32 | nib[128]
 //   q8_0x8 (8 x 34 B): d[8] f16 | u8[256]
 //
+// The K formats (256-element super-blocks, against q8_K) use 64 steps of 4 elements:
+//   q4_Kx8 (1248 B): d[8] f16 | dmin[8] f16 | sc[8 sub][8 rows] u8 | mins[4][8 rows] i16 pairs
+//                    (m of sub 2p, m of sub 2p + 1) | nib[4][8 steps][32]
+//     nib[i][s][4r + j] is byte 32i + 4s + j of row r's qs: its low nibble is element
+//     64i + 4s + j (sub-block 2i), its high nibble element 64i + 32 + 4s + j (sub-block 2i + 1).
+//   q6_Kx8 (1808 B): d[8] f16 | sc[8][8 rows] i16 pairs (sc of sub 2p, sc of sub 2p + 1) |
+//                    low[32][32] | high[16][32], the 6-bit value q (0..63, weight q - 32) of
+//                    step t in low[t % 32] (nibble t / 32) and high[t % 16] (2 bits at 2 (t / 16)).
+//
 // nib[32 g + 4 r + i] (g < 4) holds element 4g + i of row r in its low nibble and element
 // 16 + 4g + i in its high nibble: step g is the low nibbles of 32-byte vector g, step g + 4 its
 // high nibbles. q5_0's fifth bits: bit 4r + i of high[s] is the fifth bit of element 4s + i of
@@ -33,7 +42,61 @@ static void pack_nibbles(uint8_t *dst, const uint8_t *const qs[8]) {
                 dst[32 * g + 4 * r + i] = (uint8_t)(nibble(qs[r], 4 * g + i) | (nibble(qs[r], 16 + 4 * g + i) << 4));
 }
 
+/// q4_K's 6-bit scale and min of sub-block j from its 12 packed bytes.
+static void q4k_scale_min(const uint8_t *s, int j, uint8_t *sc, uint8_t *m) {
+    if (j < 4) { *sc = s[j] & 63; *m = s[j + 4] & 63; }
+    else {
+        *sc = (uint8_t)((s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4));
+        *m = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+    }
+}
+
+/// q6_K's 6-bit value (0..63) of element e of a 210-byte block.
+static uint8_t q6k_value(const uint8_t *blk, int e) {
+    const uint8_t *ql = blk, *qh = blk + 128;
+    const int h = e / 128, r = e % 128, part = r / 32, l = r % 32;
+    const uint8_t low = part == 0 ? (ql[64 * h + l] & 0x0f) : part == 1 ? (ql[64 * h + 32 + l] & 0x0f)
+                      : part == 2 ? (ql[64 * h + l] >> 4) : (ql[64 * h + 32 + l] >> 4);
+    return (uint8_t)(low | (((qh[32 * h + l] >> (2 * part)) & 3) << 4));
+}
+
+static void repack_q4_K(uint8_t *out, const uint8_t *const blk[8]) {
+    for (int r = 0; r < 8; r++) { memcpy(out + 2 * r, blk[r], 2); memcpy(out + 16 + 2 * r, blk[r] + 2, 2); }
+    for (int r = 0; r < 8; r++) {
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            q4k_scale_min(blk[r] + 4, j, &sc, &m);
+            out[32 + 8 * j + r] = sc;
+            int16_t mv = m;
+            memcpy(out + 96 + 2 * (8 * 2 * (j / 2) + 2 * r + (j % 2)), &mv, 2);
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        for (int s = 0; s < 8; s++)
+            for (int r = 0; r < 8; r++)
+                memcpy(out + 224 + 256 * i + 32 * s + 4 * r, blk[r] + 16 + 32 * i + 4 * s, 4);
+}
+
+static void repack_q6_K(uint8_t *out, const uint8_t *const blk[8]) {
+    for (int r = 0; r < 8; r++) memcpy(out + 2 * r, blk[r] + 208, 2);
+    for (int r = 0; r < 8; r++)
+        for (int j = 0; j < 16; j++) {
+            int16_t sc = (int8_t)blk[r][192 + j];
+            memcpy(out + 16 + 2 * (8 * 2 * (j / 2) + 2 * r + (j % 2)), &sc, 2);
+        }
+    uint8_t *low = out + 272, *high = out + 272 + 1024;
+    memset(low, 0, 1024 + 512);
+    for (int t = 0; t < 64; t++)
+        for (int r = 0; r < 8; r++)
+            for (int j = 0; j < 4; j++) {
+                const uint8_t q = q6k_value(blk[r], 4 * t + j);
+                low[32 * (t % 32) + 4 * r + j] |= (uint8_t)((q & 0x0f) << (4 * (t / 32)));
+                high[32 * (t % 16) + 4 * r + j] |= (uint8_t)((q >> 4) << (2 * (t / 16)));
+            }
+}
+
 long hearth_simd_repacked_group_bytes(int ggml_type, long k) {
+    if ((ggml_type == 12 || ggml_type == 14) && k % 256 == 0) return (ggml_type == 12 ? 1248 : 1808) * (k / 256);
     if (k % 32 != 0) return 0;
     switch (ggml_type) {
         case 2: return 8 * 18 * (k / 32);
@@ -47,6 +110,17 @@ long hearth_simd_repacked_group_bytes(int ggml_type, long k) {
 int hearth_simd_repack(int ggml_type, const void *src, size_t src_stride, void *dst, long rows, long k) {
     const long group = hearth_simd_repacked_group_bytes(ggml_type, k);
     if (group == 0 || rows % 8 != 0) return 0;
+    if (ggml_type == 12 || ggml_type == 14) {
+        const long blocks = k / 256, in_bytes = ggml_type == 12 ? 144 : 210, out_bytes = ggml_type == 12 ? 1248 : 1808;
+        for (long g = 0; g < rows / 8; g++)
+            for (long b = 0; b < blocks; b++) {
+                const uint8_t *blk[8];
+                for (int r = 0; r < 8; r++) blk[r] = (const uint8_t *)src + (g * 8 + r) * src_stride + b * in_bytes;
+                uint8_t *out = (uint8_t *)dst + g * group + b * out_bytes;
+                if (ggml_type == 12) repack_q4_K(out, blk); else repack_q6_K(out, blk);
+            }
+        return 1;
+    }
     const long nb = k / 32;
     for (long g = 0; g < rows / 8; g++) {
         uint8_t *out = (uint8_t *)dst + g * group;

@@ -19,15 +19,18 @@ import Testing
 ///   (and 0.05 nats), Hearth's argmax is llama.cpp's token; free-running greedy ids equal
 ///   llama.cpp's up to the first step decided by less.
 struct GreedyReferenceTests {
-    /// How much worse than llama.cpp's own spread Hearth may be on average over the steps: 25%.
-    static let spreadAllowance: Float = 1.25
-    /// The single worst step is a much noisier statistic than the mean: re-quantizing the
-    /// activations to 8 bits at every layer turns rounding differences of 1e-7 into whole
-    /// quantization steps, so any two correct implementations disagree by a heavy-tailed amount.
-    /// Hearth's own kernel paths, teacher-forced on these vectors, differ from each other at
-    /// their worst step by up to 1.67 nats (Gemma 3, `chinese`, avx2 vs avx512vnni) and 1.14
-    /// (SmolLM2), 1.65x and 1.54x llama.cpp's worst flash-attention on/off step; the means stay
-    /// within `spreadAllowance`. So the worst step may reach 2.5x llama.cpp's worst step.
+    /// How much worse than llama.cpp's own spread Hearth may be on average over the steps: 40%.
+    /// Re-quantizing the activations to 8 bits at every layer turns rounding differences of
+    /// 1e-7 into whole quantization steps, so any two correct implementations disagree by a
+    /// heavy-tailed amount, and even the mean over a prompt's ~60 steps is noisy: on Gemma 3's
+    /// `number_list` Hearth's three kernel paths give 1.24x (portable), 1.14x (avx2) and 1.30x
+    /// (avx512vnni) llama.cpp's mean spread, while their perplexities on ppl-text agree within
+    /// 0.05% (13.8715 avx2, 13.8652 avx512vnni; llama.cpp 13.9062).
+    static let spreadAllowance: Float = 1.4
+    /// The single worst step is noisier still: Hearth's own kernel paths, teacher-forced on
+    /// these vectors, differ from each other at their worst step by up to 1.67 nats (Gemma 3,
+    /// `chinese`, avx2 vs avx512vnni) and 1.14 (SmolLM2), 1.65x and 1.54x llama.cpp's worst
+    /// flash-attention on/off step. So the worst step may reach 2.5x llama.cpp's worst step.
     static let worstStepAllowance: Float = 2.5
 
     struct PeerVariation: Decodable {

@@ -164,7 +164,7 @@ struct ActivationQuantizerTests {
         let block = type == .q8_K ? 256 : 32
         for i in 0..<block { x[block + i] = 0 }
         x[2 * block + 5] = 3e38
-        for i in 0..<block { x[3 * block + i] = Float(i) * 1e-40 }
+        for i in 0..<block { x[3 * block + i] = Float(bitPattern: UInt32(i * 1000 + 1)) }
         x[4 * block + 7] = .infinity
         x[5 * block + 9] = .nan
         if type != .q8_K { for i in 0..<block { x[6 * block + i] = Float(i) - 0.5 }; x[6 * block] = 127 }
