@@ -6,15 +6,20 @@ import Glibc
 import Darwin
 #endif
 
-/// Runs `body(start, end)` over `0..<count` split into contiguous ranges, one per worker of the
-/// shared `WorkerPool`. With one thread (or little work) it runs inline, so small calls pay no
-/// scheduling cost.
+/// Runs `body(start, end)` over `0..<count` split into contiguous ranges shared out among the
+/// threads of the shared `WorkerPool`. With one thread (or little work) it runs inline, so
+/// small calls pay no scheduling cost.
+///
+/// The range is cut into a few chunks per thread, and each thread takes the next chunk when it
+/// is done with one: a thread that is late (descheduled because the machine is busy) leaves its
+/// share to the others instead of holding them up.
 public func parallelRanges(_ count: Int, threads: Int, minimumPerThread: Int = 1,
                            _ body: (_ start: Int, _ end: Int) -> Void) {
     let workers = max(1, min(threads, count / max(1, minimumPerThread)))
     if workers <= 1 { if count > 0 { body(0, count) }; return }
-    WorkerPool.shared.run(workers: workers) { w in
-        let start = count * w / workers, end = count * (w + 1) / workers
+    let chunks = min(count / max(1, minimumPerThread), workers * WorkerPool.chunksPerThread)
+    WorkerPool.shared.run(chunks: chunks, helpers: workers - 1) { i in
+        let start = count * i / chunks, end = count * (i + 1) / chunks
         if start < end { body(start, end) }
     }
 }
@@ -23,23 +28,36 @@ public func parallelRanges(_ count: Int, threads: Int, minimumPerThread: Int = 1
 /// has a few hundred parallel steps per token, too many to pay for creating threads or queueing
 /// blocks each time.
 ///
+/// A job is `chunks` calls of one body; the caller and the helpers take chunk numbers from a
+/// shared counter until none are left, and the caller returns when every chunk has finished.
+/// Nobody waits for a helper that has not started: if the machine is busy and a helper is not
+/// running, the caller does its chunks.
+///
 /// Waiting is tiered so that a busy machine slows Hearth down instead of stalling it: a waiting
 /// thread first spins briefly (a step is typically tens of microseconds away), then yields its
 /// core to whoever else wants it, and after about a millisecond sleeps on a condition variable.
-/// The caller of `run` is worker 0 and waits for the others the same way (spin, then yield).
+///
+/// Protocol: `generation` is odd while a job is open. A helper announces itself in `active`,
+/// then checks that the job it saw is still open before touching it; the caller closes the job
+/// (generation even) and waits for `active` to drain before it forgets the body. With
+/// sequentially consistent atomics, a helper either sees the job closed or is counted.
 public final class WorkerPool: @unchecked Sendable {
     public static let shared = WorkerPool()
+    /// Chunks per participating thread in `parallelRanges`.
+    public static let chunksPerThread = 4
 
-    /// Bumped once per job; workers wait for it to change.
     private let generation = Atomic<Int>(0)
-    /// Helper threads still working on the current job.
-    private let pending = Atomic<Int>(0)
+    private let nextChunk = Atomic<Int>(0)
+    private let finishedChunks = Atomic<Int>(0)
+    /// Helpers between announcing themselves for a job and leaving it.
+    private let active = Atomic<Int>(0)
     /// Helper threads asleep on `wake`.
     private let sleepers = Atomic<Int>(0)
-    // The current job. Written by `run` before `generation` is bumped (release) and read by the
-    // workers after they see the bump (acquire).
+    // The open job. Written by `run` before the generation is bumped to odd and cleared only
+    // after the job is closed and `active` is zero.
     nonisolated(unsafe) private var job: ((Int) -> Void)?
-    nonisolated(unsafe) private var jobWorkers = 0
+    nonisolated(unsafe) private var jobChunks = 0
+    nonisolated(unsafe) private var jobHelpers = 0
     private var helpers = 0
     /// One job at a time: sessions on different threads take turns for the pool.
     private let runLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -55,35 +73,53 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_cond_init(wake, nil)
     }
 
-    /// Calls `body(w)` for w in 0..<workers, `body(0)` on the calling thread, and returns when
-    /// all have finished.
-    public func run(workers: Int, _ body: (Int) -> Void) {
-        if workers <= 1 { body(0); return }
+    /// Calls `body(i)` for every i in 0..<chunks, on the calling thread and up to `helpers`
+    /// pool threads, and returns when all calls have finished.
+    public func run(chunks: Int, helpers wanted: Int, _ body: (Int) -> Void) {
+        if chunks <= 1 || wanted <= 0 { for i in 0..<chunks { body(i) }; return }
         pthread_mutex_lock(runLock)
         defer { pthread_mutex_unlock(runLock) }
-        while helpers < workers - 1 { startHelper(index: helpers + 1) }
+        while helpers < wanted { startHelper(index: helpers + 1) }
         withoutActuallyEscaping(body) { body in
             job = body
-            jobWorkers = workers
-            pending.store(workers - 1, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
+            jobChunks = chunks
+            jobHelpers = wanted
+            nextChunk.store(0, ordering: .relaxed)
+            finishedChunks.store(0, ordering: .relaxed)
+            generation.add(1, ordering: .sequentiallyConsistent)          // open (odd)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(sleepLock)
                 pthread_cond_broadcast(wake)
                 pthread_mutex_unlock(sleepLock)
             }
-            body(0)
-            var spins = 0
-            while pending.load(ordering: .acquiring) > 0 {
-                if spins < Self.spinsBeforeYield { hearth_cpu_relax(); spins += 1 } else { sched_yield() }
-            }
+            work(body, chunks: chunks)
+            waitUntil { finishedChunks.load(ordering: .acquiring) == chunks }
+            generation.add(1, ordering: .sequentiallyConsistent)          // closed (even)
+            waitUntil { active.load(ordering: .sequentiallyConsistent) == 0 }
             job = nil
+        }
+    }
+
+    /// Takes chunks until none are left.
+    private func work(_ body: (Int) -> Void, chunks: Int) {
+        while true {
+            let i = nextChunk.add(1, ordering: .relaxed).oldValue
+            if i >= chunks { return }
+            body(i)
+            finishedChunks.add(1, ordering: .releasing)
+        }
+    }
+
+    private func waitUntil(_ done: () -> Bool) {
+        var spins = 0
+        while !done() {
+            if spins < Self.spinsBeforeYield { hearth_cpu_relax(); spins += 1 } else { sched_yield() }
         }
     }
 
     private func startHelper(index: Int) {
         helpers += 1
-        // The helper starts from the generation current now, before `run` posts its job, so it
+        // The helper starts from the generation current now, before `run` opens its job, so it
         // cannot miss that job however late the thread gets scheduled.
         let start = generation.load(ordering: .acquiring)
         let context = Unmanaged.passRetained(HelperContext(pool: self, index: index, seen: start)).toOpaque()
@@ -100,34 +136,40 @@ public final class WorkerPool: @unchecked Sendable {
     private func helperLoop(index: Int, seen start: Int) {
         var seen = start
         while true {
-            seen = waitForJob(after: seen)
-            if index < jobWorkers {
-                job!(index)
-                pending.subtract(1, ordering: .releasing)
+            let g = waitForOpenJob(after: seen)
+            seen = g
+            active.add(1, ordering: .sequentiallyConsistent)
+            if generation.load(ordering: .sequentiallyConsistent) == g, index <= jobHelpers, let body = job {
+                work(body, chunks: jobChunks)
             }
+            active.subtract(1, ordering: .sequentiallyConsistent)
         }
     }
 
-    /// Waits until `generation` differs from `seen` and returns the new value.
-    private func waitForJob(after seen: Int) -> Int {
+    /// Waits until the generation is odd (a job is open) and differs from `seen`; returns it.
+    private func waitForOpenJob(after seen: Int) -> Int {
+        func open() -> Int? {
+            let g = generation.load(ordering: .sequentiallyConsistent)
+            return g != seen && g & 1 == 1 ? g : nil
+        }
         for _ in 0..<Self.spinsBeforeYield {
-            let g = generation.load(ordering: .acquiring)
-            if g != seen { return g }
+            if let g = open() { return g }
             hearth_cpu_relax()
         }
         for _ in 0..<Self.yieldsBeforeSleep {
-            let g = generation.load(ordering: .acquiring)
-            if g != seen { return g }
+            if let g = open() { return g }
             sched_yield()
         }
         pthread_mutex_lock(sleepLock)
         sleepers.add(1, ordering: .sequentiallyConsistent)
-        while generation.load(ordering: .sequentiallyConsistent) == seen {
+        var g = open()
+        while g == nil {
             pthread_cond_wait(wake, sleepLock)
+            g = open()
         }
         sleepers.subtract(1, ordering: .sequentiallyConsistent)
         pthread_mutex_unlock(sleepLock)
-        return generation.load(ordering: .acquiring)
+        return g!
     }
 
     private final class HelperContext {
