@@ -81,6 +81,17 @@ public final class MatrixProduct: @unchecked Sendable {
         }
     }
 
+    /// Copies row `r` in the weight format's own block layout to `dst` (`rowBytes` bytes), from
+    /// the interleaved copy once there is one, so that reading a row (an embedding lookup)
+    /// does not bring the released file pages back.
+    public func copyRow(_ r: Int, to dst: UnsafeMutableRawPointer) {
+        if packedKernel != nil, let base = UnsafeRawPointer(bitPattern: packedAddress.load(ordering: .acquiring)),
+           hearth_simd_unpack_row(Int32(type.rawValue), base + (r / 8) * groupBytes, r % 8, k, dst) != 0 {
+            return
+        }
+        dst.copyMemory(from: weights + r * rowBytes, byteCount: rowBytes)
+    }
+
     /// Rewrites the rows into the interleaved layout now rather than on first use (call it
     /// before spreading work over threads, so that they do not wait on each other).
     public func prepare() { if packedKernel != nil { _ = packedWeights() } }
@@ -91,24 +102,53 @@ public final class MatrixProduct: @unchecked Sendable {
             if let p = UnsafeRawPointer(bitPattern: packedAddress.load(ordering: .acquiring)) { return p }
             let bytes = (rows / 8) * groupBytes
             let dst = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-            guard hearth_simd_repack(Int32(type.rawValue), weights, rowBytes, dst, rows, k) != 0 else {
-                dst.deallocate()
-                return nil
+            // In slices, handing each slice's file pages back as soon as it is copied, so that
+            // the two copies of a large matrix (an output head) are never resident together.
+            let ggml = Int32(type.rawValue), sliceRows = 256
+            var r = 0
+            var released = fileMapped ? PageRelease(start: weights) : nil
+            while r < rows {
+                let n = min(sliceRows, rows - r)
+                guard hearth_simd_repack(ggml, weights + r * rowBytes, rowBytes, dst + (r / 8) * groupBytes, n, k) != 0 else {
+                    dst.deallocate()
+                    return nil
+                }
+                r += n
+                released?.release(upTo: weights + r * rowBytes)
             }
-            if fileMapped { releasePages(weights, byteCount: rows * rowBytes) }
+            if fileMapped { PageRelease.markRandomAccess(weights, byteCount: rows * rowBytes) }
             packedAddress.store(Int(bitPattern: dst), ordering: .releasing)
             return UnsafeRawPointer(dst)
         }
     }
 }
 
-/// Tells the OS the whole pages inside [start, start + byteCount) of a read-only file mapping
-/// are not needed now: they leave this process's resident memory and are read back from the
-/// page cache if touched again.
-private func releasePages(_ start: UnsafeRawPointer, byteCount: Int) {
-    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-    let first = (Int(bitPattern: start) + page - 1) / page * page
-    let end = (Int(bitPattern: start) + byteCount) / page * page
-    guard end > first, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
-    _ = madvise(p, end - first, Int32(MADV_DONTNEED))
+/// Hands the pages of a read-only file mapping back to the OS as a sweep over it advances:
+/// the whole pages between `start` and the sweep's position leave this process's resident
+/// memory (they are read back from the page cache if touched again).
+private struct PageRelease {
+    private static let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    /// Released up to here (page-aligned).
+    private var done: Int
+
+    init(start: UnsafeRawPointer) {
+        done = (Int(bitPattern: start) + Self.page - 1) / Self.page * Self.page
+    }
+
+    /// Asks the OS to map single pages on later faults in [start, end) rather than the
+    /// neighbourhood it maps by default (fault-around): reading one row of a released matrix
+    /// (an embedding lookup) then brings back one page, not 64 KiB.
+    static func markRandomAccess(_ start: UnsafeRawPointer, byteCount: Int) {
+        let first = Int(bitPattern: start) / page * page
+        let end = (Int(bitPattern: start) + byteCount + page - 1) / page * page
+        guard let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(p, end - first, Int32(MADV_RANDOM))
+    }
+
+    mutating func release(upTo end: UnsafeRawPointer) {
+        let last = Int(bitPattern: end) / Self.page * Self.page
+        guard last > done, let p = UnsafeMutableRawPointer(bitPattern: done) else { return }
+        _ = madvise(p, last - done, Int32(MADV_DONTNEED))
+        done = last
+    }
 }

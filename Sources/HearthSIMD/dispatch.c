@@ -55,6 +55,8 @@ void hearth_attend_one(const float *q, const float *keys, const float *values, s
     (void)scores; (void)out;
     __builtin_trap(); // only reachable through an x86 path, which this build has none of
 }
+void hearth_swiglu(float *gate, const float *up, long n) { (void)gate; (void)up; (void)n; __builtin_trap(); }
+void hearth_geglu(float *gate, const float *up, long n) { (void)gate; (void)up; (void)n; __builtin_trap(); }
 void hearth_quantize_q8_0(const float *x, void *dst, long n) { (void)x; (void)dst; (void)n; __builtin_trap(); }
 void hearth_quantize_q8_1(const float *x, void *dst, long n) { (void)x; (void)dst; (void)n; __builtin_trap(); }
 void hearth_quantize_q8_K(const float *x, void *dst, long n) { (void)x; (void)dst; (void)n; __builtin_trap(); }

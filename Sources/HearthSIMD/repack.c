@@ -174,3 +174,87 @@ int hearth_simd_repack(int ggml_type, const void *src, size_t src_stride, void *
     }
     return 1;
 }
+
+int hearth_simd_unpack_row(int ggml_type, const void *group, long row, long k, void *dst) {
+    if (hearth_simd_repacked_group_bytes(ggml_type, k) == 0 || row < 0 || row >= 8) return 0;
+    const uint8_t *g = (const uint8_t *)group;
+    uint8_t *out = (uint8_t *)dst;
+    const int r = (int)row;
+    if (ggml_type == 12 || ggml_type == 14) {
+        for (long b = 0; b < k / 256; b++) {
+            if (ggml_type == 12) {
+                const uint8_t *p = g + b * 1248;
+                uint8_t *o = out + b * 144;
+                memcpy(o, p + 2 * r, 2);
+                memcpy(o + 2, p + 16 + 2 * r, 2);
+                uint8_t sc[8], m[8];
+                for (int j = 0; j < 8; j++) {
+                    int16_t mv;
+                    sc[j] = p[32 + 8 * j + r];
+                    memcpy(&mv, p + 96 + 2 * (8 * 2 * (j / 2) + 2 * r + (j % 2)), 2);
+                    m[j] = (uint8_t)mv;
+                }
+                // The inverse of q4k_scale_min: 6-bit values, high bits of 4..7 in the top of 0..7.
+                for (int j = 0; j < 4; j++) {
+                    o[4 + j] = (uint8_t)(sc[j] | ((sc[j + 4] >> 4) << 6));
+                    o[4 + j + 4] = (uint8_t)(m[j] | ((m[j + 4] >> 4) << 6));
+                    o[4 + j + 8] = (uint8_t)((sc[j + 4] & 0x0f) | ((m[j + 4] & 0x0f) << 4));
+                }
+                for (int i = 0; i < 4; i++)
+                    for (int s = 0; s < 8; s++)
+                        memcpy(o + 16 + 32 * i + 4 * s, p + 224 + 256 * i + 32 * s + 4 * r, 4);
+            } else {
+                const uint8_t *p = g + b * 1808;
+                uint8_t *o = out + b * 210;
+                memset(o, 0, 192);
+                memcpy(o + 208, p + 2 * r, 2);
+                for (int j = 0; j < 16; j++) {
+                    int16_t sc;
+                    memcpy(&sc, p + 16 + 2 * (8 * 2 * (j / 2) + 2 * r + (j % 2)), 2);
+                    o[192 + j] = (uint8_t)(int8_t)sc;
+                }
+                const uint8_t *low = p + 272, *high = p + 272 + 1024;
+                for (int e = 0; e < 256; e++) {
+                    const int t = e / 4, jj = e % 4;
+                    const uint8_t q = (uint8_t)(((low[32 * (t % 32) + 4 * r + jj] >> (4 * (t / 32))) & 0x0f)
+                                              | (((high[32 * (t % 16) + 4 * r + jj] >> (2 * (t / 16))) & 3) << 4));
+                    // Where q6k_value reads element e from.
+                    const int h = e / 128, rr = e % 128, part = rr / 32, l = rr % 32;
+                    uint8_t *ql = o + 64 * h + (part & 1) * 32 + l;
+                    *ql |= (uint8_t)((q & 0x0f) << (part >= 2 ? 4 : 0));
+                    o[128 + 32 * h + l] |= (uint8_t)((q >> 4) << (2 * part));
+                }
+            }
+        }
+        return 1;
+    }
+    const long nb = k / 32;
+    const int in_bytes = ggml_type == 2 ? 18 : ggml_type == 3 ? 20 : ggml_type == 6 ? 22 : 34;
+    const int group_block = 8 * in_bytes;
+    for (long b = 0; b < nb; b++) {
+        const uint8_t *p = g + b * group_block;
+        uint8_t *o = out + b * in_bytes;
+        memcpy(o, p + 2 * r, 2);
+        if (ggml_type == 8) {
+            for (int s = 0; s < 8; s++)
+                for (int i = 0; i < 4; i++) o[2 + 4 * s + i] = p[16 + 32 * s + 4 * r + i] ^ 0x80;
+            continue;
+        }
+        int qs_at = 2, nib_at = 16;
+        if (ggml_type == 3) { memcpy(o + 2, p + 16 + 2 * r, 2); qs_at = 4; nib_at = 32; }
+        if (ggml_type == 6) {
+            uint32_t qh = 0;
+            for (int s = 0; s < 8; s++) {
+                uint32_t high; memcpy(&high, p + 16 + 4 * s, 4);
+                for (int i = 0; i < 4; i++) qh |= ((high >> (4 * r + i)) & 1u) << (4 * s + i);
+            }
+            memcpy(o + 2, &qh, 4);
+            qs_at = 6; nib_at = 48;
+        }
+        // nib[32 g + 4 r + i]: low nibble element 4g + i, high nibble element 16 + 4g + i;
+        // the block's byte j holds element j (low) and j + 16 (high).
+        for (int gg = 0; gg < 4; gg++)
+            for (int i = 0; i < 4; i++) o[qs_at + 4 * gg + i] = p[nib_at + 32 * gg + 4 * r + i];
+    }
+    return 1;
+}

@@ -7,35 +7,7 @@
 
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 
-static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/// e^x for x <= 0 (softmax inputs after subtracting the maximum), to about 2 ulp:
-/// x = n ln2 + r with |r| <= ln2 / 2, e^r by its degree-6 Taylor polynomial, 2^n by the
-/// exponent bits. Inputs below -87 give 0.
-static inline __m256 exp_nonpositive(__m256 x) {
-    const __m256 lower = _mm256_set1_ps(-87.0f);
-    __m256 small = _mm256_cmp_ps(x, lower, _CMP_LT_OQ);
-    x = _mm256_max_ps(x, lower);
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    // r = x - n ln2 in two parts (Cody-Waite) to keep r exact.
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.0f / 720);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    __m256 e = _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
-    return _mm256_andnot_ps(small, e);
-}
+#include "vector_math.h"
 
 void hearth_attend_one(const float *q, const float *keys, const float *values, size_t kv_stride,
                        long count, long head_dim, float scale, float *scores, float *out) {
@@ -64,18 +36,18 @@ void hearth_attend_one(const float *q, const float *keys, const float *values, s
         __m256 a = _mm256_setzero_ps();
         for (long d = 0; d < head_dim; d += 8)
             a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(keys + p * kv_stride + d), a);
-        scores[p] = hsum8(a) * scale;
+        scores[p] = hs_hsum8(a) * scale;
         if (scores[p] > max_score) max_score = scores[p];
     }
     // Softmax weights.
     __m256 vmax = _mm256_set1_ps(max_score), vsum = _mm256_setzero_ps();
     p = 0;
     for (; p + 8 <= count; p += 8) {
-        __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(scores + p), vmax));
+        __m256 e = hs_exp(_mm256_sub_ps(_mm256_loadu_ps(scores + p), vmax));
         _mm256_storeu_ps(scores + p, e);
         vsum = _mm256_add_ps(vsum, e);
     }
-    float sum = hsum8(vsum);
+    float sum = hs_hsum8(vsum);
     for (; p < count; p++) {
         float e = expf(scores[p] - max_score);
         scores[p] = e;

@@ -178,3 +178,27 @@ struct ActivationQuantizerTests {
         #expect(firstDifference == nil, "\(type) on \(path): first differing byte at \(firstDifference ?? -1) (block \((firstDifference ?? 0) / type.traits.blockBytes))")
     }
 }
+
+/// The interleaved layouts lose nothing: every row read back from a repacked matrix is the
+/// file's bytes, for every format that has such a layout.
+@Suite("Interleaved layouts round-trip")
+struct RepackRoundTripTests {
+    @Test("copyRow returns the original bytes after repacking", arguments: [TensorType.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K])
+    func roundTrip(type: TensorType) throws {
+        guard KernelPath.avx512vnni.isSupported else { return }
+        var rng = TestRandom(seed: 0x7e7 + UInt64(type.rawValue))
+        let rows = 24, k = 512, rowBytes = type.traits.bytes(forElements: k)!
+        let weights = RandomBlocks.make(type, blocks: rows * k / type.traits.blockSize, using: &rng)
+        try weights.withUnsafeBytes { w in
+            let product = MatrixProduct(weights: w.baseAddress!, type: type, rows: rows, k: k, rowBytes: rowBytes, path: .avx512vnni)
+            #expect(product.rowGranule == 8, "\(type) is not repacked on the VNNI path")
+            product.prepare()
+            var row = [UInt8](repeating: 0, count: rowBytes)
+            for r in 0..<rows {
+                row.withUnsafeMutableBytes { product.copyRow(r, to: $0.baseAddress!) }
+                let original = Array(UnsafeRawBufferPointer(rebasing: w[(r * rowBytes)..<((r + 1) * rowBytes)]))
+                try #require(row == original, "\(type) row \(r) differs after the round trip")
+            }
+        }
+    }
+}

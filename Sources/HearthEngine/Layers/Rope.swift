@@ -22,15 +22,17 @@ struct Rope {
         inverseFrequencies = f
     }
 
-    /// Rotates `heads` heads of one token at `position`, in place. x: (heads, headDim)
-    func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
+    /// Rotates the query heads `q` (qHeads, headDim) and key heads `k` (kHeads, headDim) of one
+    /// token at `position`, in place; each angle's sine and cosine are computed once for both.
+    func apply(_ q: UnsafeMutablePointer<Float>, heads qHeads: Int, _ k: UnsafeMutablePointer<Float>, heads kHeads: Int,
+               position: Int) {
         let half = headDim / 2
         for i in 0..<half {
             let theta = Float(position) * inverseFrequencies[i]
             let c = cosf(theta), s = sinf(theta)
-            for h in 0..<heads {
-                let v = x + h * headDim
-                let (a, b) = layout == .adjacent ? (2 * i, 2 * i + 1) : (i, i + half)
+            let (a, b) = layout == .adjacent ? (2 * i, 2 * i + 1) : (i, i + half)
+            for h in 0..<(qHeads + kHeads) {
+                let v = h < qHeads ? q + h * headDim : k + (h - qHeads) * headDim
                 let x0 = v[a], x1 = v[b]
                 v[a] = x0 * c - x1 * s
                 v[b] = x0 * s + x1 * c

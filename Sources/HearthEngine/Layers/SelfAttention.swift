@@ -1,4 +1,6 @@
 import HearthGGUF
+import HearthKernels
+import HearthSIMD
 
 /// The attention sub-block shared by the architectures: project to q, k, v (with optional
 /// biases and per-head RMSNorms), rotate q and k, append k and v to the cache, attend, project
@@ -46,9 +48,11 @@ struct SelfAttention {
         Linear.forward(xn, n: n, workspace: w, (wq, w.q), (wk, w.k), (wv, w.v))
         if let qNorm { rmsNorm(w.q, weight: qNorm, dim: s.headDim, n: n * s.nHeads, eps: normEps) }
         if let kNorm { rmsNorm(w.k, weight: kNorm, dim: s.headDim, n: n * s.nKVHeads, eps: normEps) }
-        for t in 0..<n {
-            rope.apply(w.q + t * s.qDim, heads: s.nHeads, position: start + t)
-            rope.apply(w.k + t * s.kvDim, heads: s.nKVHeads, position: start + t)
+        let rope = self.rope
+        parallelRanges(n, threads: threads, minimumPerThread: 16) { t0, t1 in
+            for t in t0..<t1 {
+                rope.apply(w.q + t * s.qDim, heads: s.nHeads, w.k + t * s.kvDim, heads: s.nKVHeads, position: start + t)
+            }
         }
         let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
         (keys + start * s.kvDim).update(from: w.k, count: n * s.kvDim)
@@ -78,9 +82,15 @@ struct FeedForward {
 
     func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int, workspace w: Workspace) {
         Linear.forward(xn, n: n, workspace: w, (gate, w.gate), (up, w.up))
-        switch activation {
-        case .silu: swiglu(w.gate, w.up, count: n * gate.outputs)
-        case .gelu: geglu(w.gate, w.up, count: n * gate.outputs)
+        let activation = self.activation, vectorized = w.kernels != .portable
+        parallelRanges(n * gate.outputs, threads: w.threads, minimumPerThread: 8192) { i0, i1 in
+            let g = w.gate + i0, u = w.up + i0, count = i1 - i0
+            switch (activation, vectorized) {
+            case (.silu, true): hearth_swiglu(g, u, count)
+            case (.silu, false): swiglu(g, u, count: count)
+            case (.gelu, true): hearth_geglu(g, u, count)
+            case (.gelu, false): geglu(g, u, count: count)
+            }
         }
         down.forward(w.gate, out, n: n, workspace: w)
     }

@@ -50,7 +50,7 @@ final class Llama: LanguageModel, @unchecked Sendable {
                  into out: UnsafeMutablePointer<Float>, workspace w: Workspace) {
         let n = tokens.count, start = cache.count, dim = shape.dim
         let x = w.x, xn = w.xNorm, y = w.proj
-        tokenEmbedding.lookup(tokens, into: x)
+        tokenEmbedding.lookup(tokens, into: x, workspace: w)
         for (l, b) in blocks.enumerated() {
             rmsNorm(x, to: xn, weight: b.attentionNorm, dim: dim, n: n, eps: eps)
             b.attention(xn, into: y, n: n, layer: l, start: start, cache: cache, workspace: w)

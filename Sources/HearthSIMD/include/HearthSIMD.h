@@ -37,6 +37,10 @@ long hearth_simd_repacked_group_bytes(int ggml_type, long k);
 /// interleaved layout at `dst`. Returns 0 (and writes nothing) when the type or shape has none.
 int hearth_simd_repack(int ggml_type, const void *src, size_t src_stride, void *dst, long rows, long k);
 
+/// Writes row `row` (0..7) of one interleaved group back in the type's ggml block layout: the
+/// bytes `hearth_simd_repack` read. Returns 0 when the type has no interleaved layout.
+int hearth_simd_unpack_row(int ggml_type, const void *group, long row, long k, void *dst);
+
 /// The kernel of `path` that reads weights in the interleaved layout (w_stride: bytes per group
 /// of 8 rows; rows a multiple of 8), or NULL.
 hearth_matmul_fn hearth_simd_repacked_matmul(int path, int ggml_type);
@@ -54,6 +58,11 @@ void hearth_attend_one(const float *q, const float *keys, const float *values, s
 void hearth_quantize_q8_0(const float *x, void *dst, long n);
 void hearth_quantize_q8_1(const float *x, void *dst, long n);
 void hearth_quantize_q8_K(const float *x, void *dst, long n);
+
+/// gate[i] = silu(gate[i]) * up[i] and gate[i] = gelu_tanh(gate[i]) * up[i] for i < n
+/// (x86 AVX2 + FMA; callers check `hearth_simd_supported`).
+void hearth_swiglu(float *gate, const float *up, long n);
+void hearth_geglu(float *gate, const float *up, long n);
 
 /// A hint to the CPU that the caller is spinning on a memory location (x86 PAUSE).
 static inline void hearth_cpu_relax(void) {
