@@ -35,6 +35,9 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// and writes logits into `out`: (1 or tokens.count, vocab) as `rows` asks.
     func forward(_ tokens: ArraySlice<Int32>, cache: KVCache, rows: LogitRows,
                  into out: UnsafeMutablePointer<Float>, workspace: Workspace)
+    /// The products of every weight matrix on `kernels`, so that a session can prepare them
+    /// (repack the weights) before its first token rather than during it.
+    func matrixProducts(on kernels: KernelPath) -> [MatrixProduct]
 }
 
 extension LanguageModel {

@@ -41,6 +41,9 @@ public final class Session: @unchecked Sendable {
         cache = network.makeCache(capacity: contextSize)
         workspace = Workspace(shape: network.shape, maxBatch: min(batchSize, contextSize), threads: threads, kernels: path)
         logitCapacity = network.shape.vocab
+        // Repack the weights for this path now (once per model and path), several at a time.
+        let products = network.matrixProducts(on: path)
+        parallelRanges(products.count, threads: threads) { a, b in for i in a..<b { products[i].prepare() } }
         logitBuffer = .allocate(capacity: logitCapacity)
     }
 

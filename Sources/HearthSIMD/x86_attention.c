@@ -54,17 +54,39 @@ void hearth_attend_one(const float *q, const float *keys, const float *values, s
         sum += e;
     }
     const float inv = 1.0f / sum;
-    // Weighted sum of the values, head_dim <= 256 kept in registers 64 at a time.
-    for (long d0 = 0; d0 < head_dim; d0 += 64) {
-        const long width = head_dim - d0 < 64 ? head_dim - d0 : 64;
-        __m256 acc[8];
-        for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_ps();
+    // Weighted sum of the values, 64 dimensions at a time in 8 register accumulators (the
+    // full-width case has its own loop so that the compiler keeps them in registers).
+    const __m256 vinv = _mm256_set1_ps(inv);
+    long d0 = 0;
+    for (; d0 + 64 <= head_dim; d0 += 64) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (long i = 0; i < count; i++) {
             const __m256 wv = _mm256_set1_ps(scores[i]);
             const float *v = values + i * kv_stride + d0;
-            for (int j = 0; j < 8 && 8 * j < width; j++) acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 8 * j), acc[j]);
+            a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v), a0);
+            a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 8), a1);
+            a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 16), a2);
+            a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 24), a3);
+            a4 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 32), a4);
+            a5 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 40), a5);
+            a6 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 48), a6);
+            a7 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 56), a7);
         }
-        for (int j = 0; j < 8 && 8 * j < width; j++) _mm256_storeu_ps(out + d0 + 8 * j, _mm256_mul_ps(acc[j], _mm256_set1_ps(inv)));
+        float *o = out + d0;
+        _mm256_storeu_ps(o, _mm256_mul_ps(a0, vinv));
+        _mm256_storeu_ps(o + 8, _mm256_mul_ps(a1, vinv));
+        _mm256_storeu_ps(o + 16, _mm256_mul_ps(a2, vinv));
+        _mm256_storeu_ps(o + 24, _mm256_mul_ps(a3, vinv));
+        _mm256_storeu_ps(o + 32, _mm256_mul_ps(a4, vinv));
+        _mm256_storeu_ps(o + 40, _mm256_mul_ps(a5, vinv));
+        _mm256_storeu_ps(o + 48, _mm256_mul_ps(a6, vinv));
+        _mm256_storeu_ps(o + 56, _mm256_mul_ps(a7, vinv));
+    }
+    for (; d0 < head_dim; d0 += 8) {
+        __m256 a = _mm256_setzero_ps();
+        for (long i = 0; i < count; i++)
+            a = _mm256_fmadd_ps(_mm256_set1_ps(scores[i]), _mm256_loadu_ps(values + i * kv_stride + d0), a);
+        _mm256_storeu_ps(out + d0, _mm256_mul_ps(a, vinv));
     }
 }
 

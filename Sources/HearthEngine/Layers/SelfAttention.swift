@@ -40,6 +40,8 @@ struct SelfAttention {
         self.normEps = normEps
     }
 
+    var linears: [Linear] { [wq, wk, wv, wo] }
+
     /// out = wo(attend(rope(q), rope(k), v)) for the n tokens of `xn` (n, dim) at positions
     /// start..<start+n; their keys and values go into `cache` at layer `layer`.
     func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int,
@@ -79,6 +81,8 @@ struct FeedForward {
         down = try Linear(file, p + "ffn_down.weight", inputs: s.ffDim, outputs: s.dim)
         self.activation = activation
     }
+
+    var linears: [Linear] { [gate, up, down] }
 
     func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int, workspace w: Workspace) {
         Linear.forward(xn, n: n, workspace: w, (gate, w.gate), (up, w.up))

@@ -1,4 +1,5 @@
 import HearthGGUF
+import HearthKernels
 
 /// Gemma 3 (text): a decoder whose blocks norm both before and after each sub-block, with
 ///  - embeddings scaled by sqrt(dim);
@@ -62,6 +63,10 @@ final class Gemma3: LanguageModel, @unchecked Sendable {
         self.blocks = blocks
         outputNorm = try loadFloats(file, "output_norm.weight", shape: [s.dim])
         output = try outputHead(file, embedding: tokenEmbedding, shape: s)
+    }
+
+    func matrixProducts(on kernels: KernelPath) -> [MatrixProduct] {
+        (blocks.flatMap { $0.attention.linears + $0.feedForward.linears } + [output]).map { $0.products[kernels.index] }
     }
 
     func forward(_ tokens: ArraySlice<Int32>, cache: KVCache, rows: LogitRows,

@@ -1,4 +1,5 @@
 import HearthGGUF
+import HearthKernels
 
 /// Llama, as SmolLM2 uses it: a pre-norm decoder block of RMSNorm, grouped-query attention with
 /// adjacent-pair rope (the GGUF converter permutes q and k for it), and a SwiGLU feed-forward.
@@ -44,6 +45,10 @@ final class Llama: LanguageModel, @unchecked Sendable {
         self.blocks = blocks
         outputNorm = try loadFloats(file, "output_norm.weight", shape: [s.dim])
         output = try outputHead(file, embedding: tokenEmbedding, shape: s)
+    }
+
+    func matrixProducts(on kernels: KernelPath) -> [MatrixProduct] {
+        (blocks.flatMap { $0.attention.linears + $0.feedForward.linears } + [output]).map { $0.products[kernels.index] }
     }
 
     func forward(_ tokens: ArraySlice<Int32>, cache: KVCache, rows: LogitRows,
