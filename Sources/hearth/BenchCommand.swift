@@ -200,7 +200,7 @@ struct BenchCommand: ParsableCommand {
                                   threads: test.threads, batchSize: ubatchSize)
         } catch { throw CLIError("\(test.name) at \(test.threads) threads: \(error.message)") }
         if verbose {
-            printError("\(test.name), \(test.threads) threads: context \(session.contextSize) tokens (KV cache \(formatBytes(session.cache.byteCount))), up to \(session.workspace.maxBatch) tokens per pass")
+            printError("\(test.name), \(threadsText(test.threads)): context \(session.contextSize) tokens (KV cache \(formatBytes(session.cache.byteCount))), up to \(session.workspace.maxBatch) tokens per pass, \(session.workspace.kernels) kernels")
         }
         let vocab = model.tokenizer.vocabularySize
         let bos = model.tokenizer.addBOS ? model.tokenizer.bosID : nil
@@ -238,7 +238,8 @@ struct BenchCommand: ParsableCommand {
                 progress.sample(test, r, repetitions, ns)
             }
         } catch { throw CLIError("\(test.name) at \(test.threads) threads: \(error.message)") }
-        return BenchResult(test: test, samplesNs: samples, startedAt: started, ubatch: ubatchSize)
+        return BenchResult(test: test, samplesNs: samples, startedAt: started, ubatch: ubatchSize,
+                           kernels: session.workspace.kernels.rawValue)
     }
 }
 
@@ -262,6 +263,8 @@ struct BenchResult {
     let samplesNs: [UInt64]
     let startedAt: Date
     let ubatch: Int
+    /// The kernel path the session ran on (Hearth's own field).
+    let kernels: String
 
     /// Tokens per second of each run: (n_prompt + n_gen) / seconds; the depth is not counted.
     var samplesTs: [Double] { samplesNs.map { Double(test.prompt + test.gen) * 1e9 / Double($0) } }
@@ -278,6 +281,7 @@ struct BenchResult {
             ("build_commit", jsonString("hearth-\(hearthVersion)")),
             ("cpu_info", jsonString(model.cpuInfo)),
             ("backends", jsonString("CPU")),
+            ("kernels", jsonString(kernels)),
             ("model_filename", jsonString(model.path)),
             ("model_type", jsonString(model.type)),
             ("model_size", String(model.bytes)),
@@ -394,14 +398,14 @@ final class BenchProgress {
 
     func status(_ index: Int, _ test: BenchTest, _ what: String) {
         guard live else { return }
-        printError("\r\u{1B}[K[\(index + 1)/\(total)] \(test.name), \(test.threads) threads: \(what)", terminator: "")
+        printError("\r\u{1B}[K[\(index + 1)/\(total)] \(test.name), \(threadsText(test.threads)): \(what)", terminator: "")
         shown = true
     }
 
     func sample(_ test: BenchTest, _ run: Int, _ runs: Int, _ ns: UInt64) {
         guard verbose else { return }
         let ts = Double(test.prompt + test.gen) * 1e9 / Double(ns)
-        printError("\(test.name), \(test.threads) threads, run \(run + 1)/\(runs): \(format2(ts)) t/s (\(format2(Double(ns) / 1e6)) ms)")
+        printError("\(test.name), \(threadsText(test.threads)), run \(run + 1)/\(runs): \(format2(ts)) t/s (\(format2(Double(ns) / 1e6)) ms)")
     }
 
     func clear() {
@@ -425,17 +429,11 @@ private func sampleStddev(_ xs: [Double]) -> Double {
 
 /// A JSON string literal.
 private func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .withoutEscapingSlashes
+    // Encoding a String cannot fail.
+    return String(decoding: try! encoder.encode(s), as: UTF8.self)
 }
+
+/// "1 thread", "2 threads".
+private func threadsText(_ n: Int) -> String { n == 1 ? "1 thread" : "\(n) threads" }
