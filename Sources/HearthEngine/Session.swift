@@ -30,10 +30,10 @@ public final class Session: @unchecked Sendable {
         }
         guard contextSize > 0 else { throw EngineError("the context size must be positive (got \(contextSize))") }
         guard batchSize > 0 else { throw EngineError("the batch size must be positive (got \(batchSize))") }
-        // 2 (keys and values) x layers x positions x kvDim floats, checked before allocating.
+        // 2 (keys and values) x layers x positions x kvDim f16 values, checked before allocating.
         let s = network.shape
         let (a, o1) = (2 * s.nLayers).multipliedReportingOverflow(by: contextSize)
-        let (b, o2) = a.multipliedReportingOverflow(by: s.kvDim * MemoryLayout<Float>.size)
+        let (b, o2) = a.multipliedReportingOverflow(by: s.kvDim * MemoryLayout<UInt16>.size)
         guard !o1 && !o2 && b <= Session.maximumCacheBytes else {
             throw EngineError("a context of \(contextSize) tokens needs a KV cache of \(o1 || o2 ? "more than 2^63" : String(b / (1 << 20))) MiB; the limit is \(Session.maximumCacheBytes >> 30) GiB")
         }

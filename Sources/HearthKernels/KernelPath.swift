@@ -47,6 +47,7 @@ public enum KernelPath: String, Sendable, CaseIterable, CustomStringConvertible 
         case .q8_0: return { hearth_quantize_q8_0($0, $1, $2) }
         case .q8_1: return { hearth_quantize_q8_1($0, $1, $2) }
         case .q8_K: return { hearth_quantize_q8_K($0, $1, $2) }
+        case .f16: return { hearth_quantize_f16($0, $1, $2) }
         default: return type.traits.quantize
         }
     }

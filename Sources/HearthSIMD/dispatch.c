@@ -49,7 +49,7 @@ hearth_matmul_fn hearth_simd_repacked_matmul(int path, int ggml_type) {
 }
 
 #else
-void hearth_attend_one(const float *q, const float *keys, const float *values, size_t kv_stride,
+void hearth_attend_one(const float *q, const uint16_t *keys, const uint16_t *values, size_t kv_stride,
                        long count, long head_dim, float scale, float *scores, float *out) {
     (void)q; (void)keys; (void)values; (void)kv_stride; (void)count; (void)head_dim; (void)scale;
     (void)scores; (void)out;
@@ -60,6 +60,7 @@ void hearth_geglu(float *gate, const float *up, long n) { (void)gate; (void)up; 
 void hearth_quantize_q8_0(const float *x, void *dst, long n) { (void)x; (void)dst; (void)n; __builtin_trap(); }
 void hearth_quantize_q8_1(const float *x, void *dst, long n) { (void)x; (void)dst; (void)n; __builtin_trap(); }
 void hearth_quantize_q8_K(const float *x, void *dst, long n) { (void)x; (void)dst; (void)n; __builtin_trap(); }
+void hearth_quantize_f16(const float *x, void *dst, long n) { (void)x; (void)dst; (void)n; __builtin_trap(); }
 hearth_matmul_fn hearth_simd_repacked_matmul(int path, int ggml_type) { (void)path; (void)ggml_type; return 0; }
 int hearth_simd_supported(int path) { (void)path; return 0; }
 hearth_matmul_fn hearth_simd_matmul(int path, int ggml_type) { (void)path; (void)ggml_type; return 0; }

@@ -1,28 +1,31 @@
-// Attention of one query vector over a run of cached keys and values (f32), for the AVX2 and
-// AVX-512 paths alike (AVX2 + FMA). The portable twin is `attend` in HearthEngine/Layers.
+// Attention of one query vector over a run of cached keys and values (f16), for the AVX2 and
+// AVX-512 paths alike (AVX2 + FMA + F16C). The portable twin is `attend` in HearthEngine/Layers.
 #if defined(__x86_64__)
 #include "HearthSIMD.h"
 #include <immintrin.h>
 #include <math.h>
 
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 
 #include "vector_math.h"
 
-void hearth_attend_one(const float *q, const float *keys, const float *values, size_t kv_stride,
+/// 8 f16 values as floats.
+static inline __m256 load_h8(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+
+void hearth_attend_one(const float *q, const uint16_t *keys, const uint16_t *values, size_t kv_stride,
                        long count, long head_dim, float scale, float *scores, float *out) {
     // Scores, 4 keys at a time for independent accumulators.
     float max_score = -INFINITY;
     long p = 0;
     for (; p + 4 <= count; p += 4) {
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        const float *k0 = keys + p * kv_stride;
+        const uint16_t *k0 = keys + p * kv_stride;
         for (long d = 0; d < head_dim; d += 8) {
             __m256 qv = _mm256_loadu_ps(q + d);
-            a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d), a0);
-            a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + kv_stride + d), a1);
-            a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * kv_stride + d), a2);
-            a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * kv_stride + d), a3);
+            a0 = _mm256_fmadd_ps(qv, load_h8(k0 + d), a0);
+            a1 = _mm256_fmadd_ps(qv, load_h8(k0 + kv_stride + d), a1);
+            a2 = _mm256_fmadd_ps(qv, load_h8(k0 + 2 * kv_stride + d), a2);
+            a3 = _mm256_fmadd_ps(qv, load_h8(k0 + 3 * kv_stride + d), a3);
         }
         // Four horizontal sums at once.
         __m256 s01 = _mm256_hadd_ps(a0, a1), s23 = _mm256_hadd_ps(a2, a3);
@@ -35,7 +38,7 @@ void hearth_attend_one(const float *q, const float *keys, const float *values, s
     for (; p < count; p++) {
         __m256 a = _mm256_setzero_ps();
         for (long d = 0; d < head_dim; d += 8)
-            a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(keys + p * kv_stride + d), a);
+            a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), load_h8(keys + p * kv_stride + d), a);
         scores[p] = hs_hsum8(a) * scale;
         if (scores[p] > max_score) max_score = scores[p];
     }
@@ -62,15 +65,15 @@ void hearth_attend_one(const float *q, const float *keys, const float *values, s
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (long i = 0; i < count; i++) {
             const __m256 wv = _mm256_set1_ps(scores[i]);
-            const float *v = values + i * kv_stride + d0;
-            a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v), a0);
-            a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 8), a1);
-            a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 16), a2);
-            a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 24), a3);
-            a4 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 32), a4);
-            a5 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 40), a5);
-            a6 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 48), a6);
-            a7 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + 56), a7);
+            const uint16_t *v = values + i * kv_stride + d0;
+            a0 = _mm256_fmadd_ps(wv, load_h8(v), a0);
+            a1 = _mm256_fmadd_ps(wv, load_h8(v + 8), a1);
+            a2 = _mm256_fmadd_ps(wv, load_h8(v + 16), a2);
+            a3 = _mm256_fmadd_ps(wv, load_h8(v + 24), a3);
+            a4 = _mm256_fmadd_ps(wv, load_h8(v + 32), a4);
+            a5 = _mm256_fmadd_ps(wv, load_h8(v + 40), a5);
+            a6 = _mm256_fmadd_ps(wv, load_h8(v + 48), a6);
+            a7 = _mm256_fmadd_ps(wv, load_h8(v + 56), a7);
         }
         float *o = out + d0;
         _mm256_storeu_ps(o, _mm256_mul_ps(a0, vinv));
@@ -85,7 +88,7 @@ void hearth_attend_one(const float *q, const float *keys, const float *values, s
     for (; d0 < head_dim; d0 += 8) {
         __m256 a = _mm256_setzero_ps();
         for (long i = 0; i < count; i++)
-            a = _mm256_fmadd_ps(_mm256_set1_ps(scores[i]), _mm256_loadu_ps(values + i * kv_stride + d0), a);
+            a = _mm256_fmadd_ps(_mm256_set1_ps(scores[i]), load_h8(values + i * kv_stride + d0), a);
         _mm256_storeu_ps(out + d0, _mm256_mul_ps(a, vinv));
     }
 }

@@ -140,5 +140,13 @@ void hearth_quantize_q8_K(const float *x, void *dst, long n) {
     }
 }
 
+void hearth_quantize_f16(const float *x, void *dst, long n) {
+    uint16_t *out = (uint16_t *)dst;
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) out[i] = to_f16(x[i]);
+}
+
 #pragma clang attribute pop
 #endif

@@ -11,7 +11,7 @@ struct ReadmeExampleTests {
         let session = try model.makeSession(contextSize: 2048, threads: 2)
 
         // A chat turn, rendered with the model's own chat template:
-        let prompt = try model.renderChat([ChatMessage(role: "user", content: "What is the capital of France?")])
+        let prompt = try model.renderChat([ChatMessage(role: "user", content: "What is the capital of Germany?")])
 
         var options = GenerationOptions(maxTokens: 64)        // greedy unless sampling says otherwise
         options.sampling.temperature = 0
@@ -22,7 +22,8 @@ struct ReadmeExampleTests {
         }
         // --- end ---
         #expect(streamed == result.text)
-        #expect(result.text.contains("Paris"), "\(result.text)")
+        // llama.cpp (llama-simple, greedy, same prompt) answers "The capital of Germany is Berlin."
+        #expect(result.text.contains("Berlin"), "\(result.text)")
         #expect(result.stopReason == .endOfGeneration)
         #expect(prompt.hasSuffix("<|im_start|>assistant\n"))
     }

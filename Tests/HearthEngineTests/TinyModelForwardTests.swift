@@ -43,7 +43,9 @@ struct TinyModelForwardTests {
                 let v = matvec(L.wv, rows: nkv * hd, cols: dim, xn)
                 rope(&q, heads: nh, pos: pos)
                 rope(&k, heads: nkv, pos: pos)
-                keys[l].append(k); values[l].append(v)
+                // The cache stores f16 (as llama.cpp's default): keys and values are read back rounded.
+                func cached(_ x: [Double]) -> [Double] { x.map { Double(halfToFloat(floatToHalf(Float($0)))) } }
+                keys[l].append(cached(k)); values[l].append(cached(v))
                 var att = [Double](repeating: 0, count: nh * hd)
                 for h in 0..<nh {
                     let g = h / (nh / nkv)

@@ -100,15 +100,17 @@ struct MatrixProductTests {
 /// The vector attention kernel against a scalar softmax-attention written here, in Double.
 @Suite("Attention kernel against a scalar reference")
 struct AttentionKernelTests {
-    static let budget = ErrorBudget("attention output, f32 with polynomial exp", relative: 2e-5)
+    static let budget = ErrorBudget("attention output over an f16 cache, f32 sums, polynomial exp", relative: 2e-5)
 
-    @Test("one query over cached keys and values", arguments: [1, 3, 8, 61, 300])
+    @Test("one query over cached f16 keys and values", arguments: [1, 3, 8, 61, 300])
     func matchesReference(count: Int) throws {
         guard KernelPath.avx2.isSupported else { return }
         var rng = TestRandom(seed: UInt64(count) * 7919)
         let headDim = 64, stride = 3 * headDim, offset = headDim
         let q = rng.normals(headDim)
-        let keys = rng.normals(count * stride, scale: 2), values = rng.normals(count * stride)
+        // The cache holds f16: the reference reads the same rounded values.
+        let keys = rng.normals(count * stride, scale: 2).map { floatToHalf($0) }
+        let values = rng.normals(count * stride).map { floatToHalf($0) }
         let scale: Float = 0.125
         var scores = [Float](repeating: 0, count: count)
         var out = [Float](repeating: .nan, count: headDim)
@@ -118,10 +120,10 @@ struct AttentionKernelTests {
             }
         }
         // Reference: softmax in Double.
+        func key(_ p: Int, _ d: Int) -> Double { Double(halfToFloat(keys[p * stride + offset + d])) }
+        func value(_ p: Int, _ d: Int) -> Double { Double(halfToFloat(values[p * stride + offset + d])) }
         var s = [Double](repeating: 0, count: count)
-        for p in 0..<count {
-            s[p] = (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[p * stride + offset + $1]) } * Double(scale)
-        }
+        for p in 0..<count { s[p] = (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * key(p, $1) } * Double(scale) }
         let m = s.max()!
         let e = s.map { libmExp($0 - m) }
         let sum = e.reduce(0, +)
@@ -129,8 +131,8 @@ struct AttentionKernelTests {
         for d in 0..<headDim {
             var ref = 0.0, mag = 0.0
             for p in 0..<count {
-                ref += e[p] / sum * Double(values[p * stride + offset + d])
-                mag += e[p] / sum * abs(Double(values[p * stride + offset + d]))
+                ref += e[p] / sum * value(p, d)
+                mag += e[p] / sum * abs(value(p, d))
             }
             worst = max(worst, abs(Double(out[d]) - ref) / mag)
         }
@@ -150,7 +152,7 @@ private func libmExp(_ x: Double) -> Double { Darwin.exp(x) }
 /// for blocks of zeros, huge and tiny values, Inf and NaN.
 @Suite("Activation quantizers: vector against reference, byte for byte")
 struct ActivationQuantizerTests {
-    static let cases: [(TensorType, KernelPath)] = [TensorType.q8_0, .q8_1, .q8_K].flatMap { t in
+    static let cases: [(TensorType, KernelPath)] = [TensorType.q8_0, .q8_1, .q8_K, .f16].flatMap { t in
         KernelPath.supported.map { (t, $0) }
     }
 
@@ -161,7 +163,7 @@ struct ActivationQuantizerTests {
         var x = rng.normals(n, scale: 3)
         // Block 1: zeros; block 2: one huge value; block 3: subnormal-sized values; block 4:
         // an Inf; block 5: a NaN; ties at .5 after scaling in block 6 (amax 127 -> id 1).
-        let block = type == .q8_K ? 256 : 32
+        let block = type == .q8_K ? 256 : type == .f16 ? 8 : 32
         for i in 0..<block { x[block + i] = 0 }
         x[2 * block + 5] = 3e38
         for i in 0..<block { x[3 * block + i] = Float(bitPattern: UInt32(i * 1000 + 1)) }

@@ -3,15 +3,16 @@ import HearthKernels
 import HearthSIMD
 
 /// Causal scaled dot-product attention of `n` new tokens over the cache, with grouped KV heads.
-/// q: (n, nHeads * headDim), keys/values: (capacity, nKVHeads * headDim) holding positions
+/// q: (n, nHeads * headDim), keys/values (f16): (capacity, nKVHeads * headDim) holding positions
 /// 0..<start+n, out: (n, nHeads * headDim). Token t sits at position start + t and sees
 /// positions max(0, start + t - window + 1)...start + t (window nil: all of them).
-func attend(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+func attend(q: UnsafePointer<Float>, keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>,
             out: UnsafeMutablePointer<Float>, n: Int, start: Int, nHeads: Int, nKVHeads: Int,
             headDim: Int, scale: Float, window: Int?, threads: Int, kernels: KernelPath = .portable) {
     let vectorized = kernels != .portable && headDim % 8 == 0
     let qDim = nHeads * headDim, kvDim = nKVHeads * headDim
     let group = nHeads / nKVHeads
+    let dotHalf = TensorType.f16.traits.dot
     parallelRanges(n * nHeads, threads: threads) { j0, j1 in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: start + n) { scores in
             for j in j0..<j1 {
@@ -27,7 +28,7 @@ func attend(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafeP
                 }
                 var maxScore = -Float.infinity
                 for p in first...pos {
-                    let s = dotFloat(qh, keys + p * kvDim + kvOffset, headDim) * scale
+                    let s = dotHalf(keys + p * kvDim + kvOffset, qh, headDim) * scale
                     scores[p] = s
                     maxScore = max(maxScore, s)
                 }
@@ -43,7 +44,7 @@ func attend(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafeP
                 for p in first...pos {
                     let w = scores[p] * inv
                     let v = values + p * kvDim + kvOffset
-                    for d in 0..<headDim { o[d] += w * v[d] }
+                    for d in 0..<headDim { o[d] += w * halfToFloat(v[d]) }
                 }
             }
         }

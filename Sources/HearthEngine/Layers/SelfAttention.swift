@@ -57,8 +57,9 @@ struct SelfAttention {
             }
         }
         let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
-        (keys + start * s.kvDim).update(from: w.k, count: n * s.kvDim)
-        (values + start * s.kvDim).update(from: w.v, count: n * s.kvDim)
+        let toHalf = w.kernels.quantizer(for: .f16)!
+        toHalf(w.k, keys + start * s.kvDim, n * s.kvDim)
+        toHalf(w.v, values + start * s.kvDim, n * s.kvDim)
         attend(q: w.q, keys: keys, values: values, out: w.attn, n: n, start: start,
                nHeads: s.nHeads, nKVHeads: s.nKVHeads, headDim: s.headDim,
                scale: scale, window: window, threads: threads, kernels: w.kernels)

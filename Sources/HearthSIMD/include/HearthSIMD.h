@@ -4,6 +4,7 @@
 #define HEARTH_SIMD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,9 +48,9 @@ hearth_matmul_fn hearth_simd_repacked_matmul(int path, int ggml_type);
 
 /// Softmax attention of one query over `count` cached positions (x86 AVX2 + FMA; callers
 /// check `hearth_simd_supported(HEARTH_SIMD_AVX2)`): out = sum_p softmax(scale q.k_p) v_p.
-/// Keys and values are f32 rows `kv_stride` floats apart; head_dim a multiple of 8;
+/// Keys and values are f16 rows `kv_stride` elements apart; head_dim a multiple of 8;
 /// `scores` has room for `count` floats.
-void hearth_attend_one(const float *q, const float *keys, const float *values, size_t kv_stride,
+void hearth_attend_one(const float *q, const uint16_t *keys, const uint16_t *values, size_t kv_stride,
                        long count, long head_dim, float scale, float *scores, float *out);
 
 /// Activation quantizers (x86 AVX2 + F16C; callers check `hearth_simd_supported`): `n` floats
@@ -58,6 +59,8 @@ void hearth_attend_one(const float *q, const float *keys, const float *values, s
 void hearth_quantize_q8_0(const float *x, void *dst, long n);
 void hearth_quantize_q8_1(const float *x, void *dst, long n);
 void hearth_quantize_q8_K(const float *x, void *dst, long n);
+/// f32 to f16, round to nearest even (F16C), as the reference `floatToHalf`.
+void hearth_quantize_f16(const float *x, void *dst, long n);
 
 /// gate[i] = silu(gate[i]) * up[i] and gate[i] = gelu_tanh(gate[i]) * up[i] for i < n
 /// (x86 AVX2 + FMA; callers check `hearth_simd_supported`).
