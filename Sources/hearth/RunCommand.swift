@@ -110,9 +110,12 @@ struct RunCommand: ParsableCommand {
         let seed = sampling.seed ?? UInt64.random(in: 0...UInt64.max)
         let model = try modelOptions.load()
         let session: Session
+        let sessionStart = DispatchTime.now().uptimeNanoseconds
         do { session = try model.makeSession(contextSize: modelOptions.ctxSize, threads: modelOptions.threads) } catch { throw CLIError(error.message) }
         if verbose {
-            printError("loaded \(model.architecture) model \(modelOptions.model) in \(format2(model.loadSeconds)) s; context \(session.contextSize) tokens (KV cache \(formatBytes(session.cache.byteCount))), \(modelOptions.threads) threads, seed \(seed)")
+            // Making the session repacks the weights for the kernel path: part of loading.
+            let sessionSeconds = Double(DispatchTime.now().uptimeNanoseconds - sessionStart) / 1e9
+            printError("loaded \(model.architecture) model \(modelOptions.model) in \(format2(model.loadSeconds + sessionSeconds)) s; context \(session.contextSize) tokens (KV cache \(formatBytes(session.cache.byteCount))), \(modelOptions.threads) threads, \(session.workspace.kernels) kernels, seed \(seed)")
         }
         let options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters(seed: seed), stop: stop)
         if let prompt {
