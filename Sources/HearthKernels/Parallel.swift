@@ -74,7 +74,8 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// Calls `body(i)` for every i in 0..<chunks, on the calling thread and up to `helpers`
-    /// pool threads, and returns when all calls have finished.
+    /// pool threads, and returns when all calls have finished. Not reentrant: `body` must not
+    /// start another parallel loop (the pool runs one job at a time).
     public func run(chunks: Int, helpers wanted: Int, _ body: (Int) -> Void) {
         if chunks <= 1 || wanted <= 0 { for i in 0..<chunks { body(i) }; return }
         pthread_mutex_lock(runLock)
