@@ -9,6 +9,7 @@
 hearth_matmul_fn hearth_avx2_matmul(int type);
 hearth_matmul_fn hearth_avx512vnni_matmul(int type);
 hearth_matmul_fn hearth_avx512vnni_repacked_matmul(int type);
+hearth_matmul_fn hearth_avx2_repacked_matmul(int type);
 
 static uint64_t xgetbv0(void) {
     uint32_t lo, hi;
@@ -44,8 +45,12 @@ hearth_matmul_fn hearth_simd_matmul(int path, int ggml_type) {
 }
 
 hearth_matmul_fn hearth_simd_repacked_matmul(int path, int ggml_type) {
-    if (path != HEARTH_SIMD_AVX512VNNI || !hearth_simd_supported(path)) return 0;
-    return hearth_avx512vnni_repacked_matmul(ggml_type);
+    if (!hearth_simd_supported(path)) return 0;
+    switch (path) {
+        case HEARTH_SIMD_AVX2: return hearth_avx2_repacked_matmul(ggml_type);
+        case HEARTH_SIMD_AVX512VNNI: return hearth_avx512vnni_repacked_matmul(ggml_type);
+        default: return 0;
+    }
 }
 
 #else

@@ -1,5 +1,5 @@
-// Repacking of weight rows into the 8-row interleaved layouts of the VNNI kernels
-// (x86_avx512vnni.c, "x8" kernels). Plain byte shuffling, no vector instructions needed.
+// Repacking of weight rows into the 8-row interleaved layouts of the "x8" kernels (x8_body.h,
+// compiled for both x86 paths; q8_0 for the VNNI path only). Plain byte shuffling.
 //
 // A group of 8 consecutive rows is stored block after block; one block of the group holds the
 // 32 elements j of each of the 8 rows r, in 8 steps s of 4 elements (elements 4s..4s+3), so

@@ -5,6 +5,7 @@
 
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"))), apply_to = function)
 #define HS_VNNI 1
+#define HS_REPACKED_LOOKUP hearth_avx512vnni_repacked_matmul
 #define HS_LOOKUP hearth_avx512vnni_matmul
 #include "matmul_body.h"
 #include "x8_body.h"

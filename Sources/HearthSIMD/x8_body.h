@@ -1,4 +1,6 @@
-// The 8-row interleaved kernels (layouts in repack.c), included by x86_avx512vnni.c.
+// The 8-row interleaved kernels (layouts in repack.c), included by x86_avx512vnni.c and
+// x86_avx2.c. q8_0's layout stores weights + 128, whose products with int8 activations overflow
+// AVX2's 16-bit pair sums, so only the VNNI path has that one.
 // A tile is 8 weight rows x C activation columns (C <= 8). Per block and column, 8 VNNI
 // instructions (one per step of 4 elements, the activations broadcast) leave the 8 rows' integer
 // dot products in the 8 lanes of one vector, so the block's float scaling is one convert, one
@@ -55,7 +57,7 @@ HS_INLINE void tile_x8(const int FORMAT, const int C, const uint8_t *w, const ui
             }
             if (FORMAT == 2) {
                 HS_UNROLL for (int t = 0; t < 8; t++) {
-                    __m256i high = _mm256_and_si256(_mm256_movm_epi8(load_i32(p + 16 + 4 * t)), _mm256_set1_epi8(0x10));
+                    __m256i high = _mm256_and_si256(bytes_from_bits((uint32_t)load_i32(p + 16 + 4 * t)), _mm256_set1_epi8(0x10));
                     steps[t] = _mm256_or_si256(steps[t], high);
                 }
             }
@@ -108,7 +110,9 @@ static void NAME(const void *w, size_t ws, const void *x, size_t xs, float *y, s
 HS_DEFINE_X8(matmul_x8_q4_0, 0)
 HS_DEFINE_X8(matmul_x8_q4_1, 1)
 HS_DEFINE_X8(matmul_x8_q5_0, 2)
+#if HS_VNNI
 HS_DEFINE_X8(matmul_x8_q8_0, 3)
+#endif
 
 // MARK: K formats (super-blocks of 256 against q8_K)
 
@@ -217,12 +221,14 @@ static void NAME(const void *w, size_t ws, const void *x, size_t xs, float *y, s
 HS_DEFINE_K8(matmul_x8_q4_K, 0)
 HS_DEFINE_K8(matmul_x8_q6_K, 1)
 
-hearth_matmul_fn hearth_avx512vnni_repacked_matmul(int type) {
+hearth_matmul_fn HS_REPACKED_LOOKUP(int type) {
     switch (type) {
         case 2: return matmul_x8_q4_0;
         case 3: return matmul_x8_q4_1;
         case 6: return matmul_x8_q5_0;
+#if HS_VNNI
         case 8: return matmul_x8_q8_0;
+#endif
         case 12: return matmul_x8_q4_K;
         case 14: return matmul_x8_q6_K;
         default: return NULL;
