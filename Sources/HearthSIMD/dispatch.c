@@ -35,22 +35,24 @@ int hearth_simd_supported(int path) {
     return 0;
 }
 
-hearth_matmul_fn hearth_simd_matmul(int path, int ggml_type) {
+typedef hearth_matmul_fn (*kernel_lookup)(int type);
+
+/// The kernel `avx2` or `vnni` (one lookup per path) has for the type, if the CPU runs `path`.
+static hearth_matmul_fn on_path(int path, int ggml_type, kernel_lookup avx2, kernel_lookup vnni) {
     if (!hearth_simd_supported(path)) return 0;
     switch (path) {
-        case HEARTH_SIMD_AVX2: return hearth_avx2_matmul(ggml_type);
-        case HEARTH_SIMD_AVX512VNNI: return hearth_avx512vnni_matmul(ggml_type);
+        case HEARTH_SIMD_AVX2: return avx2(ggml_type);
+        case HEARTH_SIMD_AVX512VNNI: return vnni(ggml_type);
         default: return 0;
     }
 }
 
+hearth_matmul_fn hearth_simd_matmul(int path, int ggml_type) {
+    return on_path(path, ggml_type, hearth_avx2_matmul, hearth_avx512vnni_matmul);
+}
+
 hearth_matmul_fn hearth_simd_repacked_matmul(int path, int ggml_type) {
-    if (!hearth_simd_supported(path)) return 0;
-    switch (path) {
-        case HEARTH_SIMD_AVX2: return hearth_avx2_repacked_matmul(ggml_type);
-        case HEARTH_SIMD_AVX512VNNI: return hearth_avx512vnni_repacked_matmul(ggml_type);
-        default: return 0;
-    }
+    return on_path(path, ggml_type, hearth_avx2_repacked_matmul, hearth_avx512vnni_repacked_matmul);
 }
 
 #else
