@@ -20,6 +20,7 @@
 //   q8_K 292 B: d f32 | qs[256] i8 | bsums[16] i16
 
 #include <immintrin.h>
+#include "vector_math.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -66,13 +67,6 @@ HS_INLINE float f16_to_f32(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
     return _cvtsh_ss(h);
-}
-
-HS_INLINE float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 /// The 32 nibbles of a 16-byte q4 block as bytes in element order: low nibbles are
@@ -130,7 +124,7 @@ HS_INLINE void NAME(const int R, const int C, const uint8_t *w, size_t ws, const
             }                                                                                      \
         }                                                                                          \
     }                                                                                              \
-    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]);      \
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]);      \
 }
 
 HS_OFFSET_TILE(tile_q4_0, 18, 2, 0, 3)
@@ -163,7 +157,7 @@ HS_INLINE void tile_q4_1(const int R, const int C, const uint8_t *w, size_t ws, 
             }
         }
     }
-    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]) + mins[r][c];
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]) + mins[r][c];
 }
 
 /// q8_0 against q8_0: |w| times a with w's sign moved onto a, so the unsigned-by-signed
@@ -191,7 +185,7 @@ HS_INLINE void tile_q8_0(const int R, const int C, const uint8_t *w, size_t ws, 
             }
         }
     }
-    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]);
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]);
 }
 
 // MARK: 256-element K-quant formats against q8_K
@@ -252,7 +246,7 @@ HS_INLINE void tile_q4_K(const int R, const int C, const uint8_t *w, size_t ws, 
             }
         }
     }
-    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]) - hsum(macc[r][c]);
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]) - hs_hsum8(macc[r][c]);
 }
 
 /// q6_K: x = d * sc_j * (q6 - 32) over 16 sub-blocks j of 16 (signed 8-bit sc_j).
@@ -301,7 +295,7 @@ HS_INLINE void tile_q6_K(const int R, const int C, const uint8_t *w, size_t ws, 
             }
         }
     }
-    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hsum(acc[r][c]);
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]);
 }
 
 // MARK: drivers

@@ -95,16 +95,21 @@ static void repack_q6_K(uint8_t *out, const uint8_t *const blk[8]) {
             }
 }
 
+/// Bytes of one block of a 32-element format that has an interleaved layout, else 0.
+static int legacy_block_bytes(int ggml_type) {
+    switch (ggml_type) {
+        case 2: return 18;
+        case 3: return 20;
+        case 6: return 22;
+        case 8: return 34;
+        default: return 0;
+    }
+}
+
 long hearth_simd_repacked_group_bytes(int ggml_type, long k) {
     if ((ggml_type == 12 || ggml_type == 14) && k % 256 == 0) return (ggml_type == 12 ? 1248 : 1808) * (k / 256);
     if (k % 32 != 0) return 0;
-    switch (ggml_type) {
-        case 2: return 8 * 18 * (k / 32);
-        case 3: return 8 * 20 * (k / 32);
-        case 6: return 8 * 22 * (k / 32);
-        case 8: return 8 * 34 * (k / 32);
-        default: return 0;
-    }
+    return 8 * legacy_block_bytes(ggml_type) * (k / 32);
 }
 
 int hearth_simd_repack(int ggml_type, const void *src, size_t src_stride, void *dst, long rows, long k) {
@@ -126,10 +131,7 @@ int hearth_simd_repack(int ggml_type, const void *src, size_t src_stride, void *
         uint8_t *out = (uint8_t *)dst + g * group;
         for (long b = 0; b < nb; b++) {
             const uint8_t *blk[8];
-            for (int r = 0; r < 8; r++) {
-                const long bytes = ggml_type == 2 ? 18 : ggml_type == 3 ? 20 : ggml_type == 6 ? 22 : 34;
-                blk[r] = (const uint8_t *)src + (g * 8 + r) * src_stride + b * bytes;
-            }
+            for (int r = 0; r < 8; r++) blk[r] = (const uint8_t *)src + (g * 8 + r) * src_stride + b * legacy_block_bytes(ggml_type);
             for (int r = 0; r < 8; r++) memcpy(out + 2 * r, blk[r], 2);          // d
             switch (ggml_type) {
                 case 2: {
@@ -229,7 +231,7 @@ int hearth_simd_unpack_row(int ggml_type, const void *group, long row, long k, v
         return 1;
     }
     const long nb = k / 32;
-    const int in_bytes = ggml_type == 2 ? 18 : ggml_type == 3 ? 20 : ggml_type == 6 ? 22 : 34;
+    const int in_bytes = legacy_block_bytes(ggml_type);
     const int group_block = 8 * in_bytes;
     for (long b = 0; b < nb; b++) {
         const uint8_t *p = g + b * group_block;
