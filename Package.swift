@@ -33,7 +33,7 @@ let package = Package(
         .testTarget(name: "HearthTokenizerTests",
                     dependencies: ["HearthTokenizer", "HearthGGUF", "HearthTestSupport"],
                     resources: [.copy("Golden")]),
-        .testTarget(name: "HearthTemplateTests", dependencies: ["HearthTemplate"],
+        .testTarget(name: "HearthTemplateTests", dependencies: ["HearthTemplate", "HearthTestSupport"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "HearthEngineTests",
                     dependencies: ["HearthEngine", "HearthGGUF", "HearthKernels", "HearthTestSupport"],

@@ -1,3 +1,4 @@
+import Foundation
 import HearthKernels
 import HearthSIMD
 import HearthTestSupport
@@ -125,7 +126,7 @@ struct AttentionKernelTests {
         var s = [Double](repeating: 0, count: count)
         for p in 0..<count { s[p] = (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * key(p, $1) } * Double(scale) }
         let m = s.max()!
-        let e = s.map { libmExp($0 - m) }
+        let e = s.map { exp($0 - m) }
         let sum = e.reduce(0, +)
         var worst = 0.0
         for d in 0..<headDim {
@@ -140,13 +141,6 @@ struct AttentionKernelTests {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-private func libmExp(_ x: Double) -> Double { Glibc.exp(x) }
-#else
-import Darwin
-private func libmExp(_ x: Double) -> Double { Darwin.exp(x) }
-#endif
 
 /// The vector activation quantizers write the reference quantizers' bytes exactly, including
 /// for blocks of zeros, huge and tiny values, Inf and NaN.

@@ -1,4 +1,5 @@
 import Foundation
+import HearthTestSupport
 import Testing
 
 import HearthTemplate
@@ -75,7 +76,7 @@ import HearthTemplate
     /// Random damage to the real chat templates: every variant compiles or fails cleanly, and
     /// renders or fails cleanly.
     @Test func mutatedTemplatesNeverCrash() {
-        var rng = SplitMix64(seed: 0x5EED)
+        var rng = TestRandom(seed: 0x5EED)
         let context: [String: TemplateValue] = [
             "messages": [["role": "system", "content": "s"], ["role": "user", "content": "u"],
                          ["role": "assistant", "content": "a", "tool_calls": [["function": ["name": "f", "arguments": ["x": 1]]]]]],
@@ -113,7 +114,7 @@ import HearthTemplate
     }
 
     @Test func randomBytesNeverCrash() {
-        var rng = SplitMix64(seed: 42)
+        var rng = TestRandom(seed: 42)
         let alphabet = Array("{}%#-+()[]'\"|.,:~*/ \n\tabxyz019_=<>!é😀\\".unicodeScalars)
         for _ in 0..<2_000 {
             var view = String.UnicodeScalarView()
@@ -159,19 +160,6 @@ import HearthTemplate
             thread.start()
         }
         #expect(finished)
-    }
-}
-
-/// A small deterministic generator for reproducible fuzzing.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
