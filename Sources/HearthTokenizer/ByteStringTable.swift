@@ -6,12 +6,12 @@
 /// without copying it, which the SentencePiece merge loop does for every adjacent pair.
 ///
 /// Open addressing with linear probing over a power-of-two table of ids; FNV-1a hash.
+/// The keys themselves live in a `ByteStrings`, which the tokenizer also uses as its token texts.
 final class ByteStringTable: @unchecked Sendable {
-    // Immutable after init; the buffers are owned and freed in deinit.
-    private let bytes: UnsafeMutableBufferPointer<UInt8>    // all keys back to back
-    private let starts: UnsafeMutableBufferPointer<Int>     // key i is bytes[starts[i] ..< starts[i+1]]
+    /// The keys; a key's value is its index.
+    let keys: ByteStrings
+    // Immutable after init; owned and freed in deinit.
     private let slots: UnsafeMutableBufferPointer<Int32>    // key index + 1; 0 is empty
-    private let values: [Int32]
     private let mask: Int
     /// Length in bytes of the longest key.
     let maxKeyLength: Int
@@ -19,51 +19,37 @@ final class ByteStringTable: @unchecked Sendable {
     /// The keys that appeared twice, as (first index, second index), when building.
     private(set) var duplicate: (Int, Int)?
 
-    /// Builds a table from keys and their values. A key that appears twice is recorded in
+    /// Builds a table mapping each key to its index. A key that appears twice is recorded in
     /// `duplicate` (the first occurrence wins).
-    init(keys: [[UInt8]], values: [Int32]) {
-        precondition(keys.count == values.count)
-        let total = keys.reduce(0) { $0 + $1.count }
-        bytes = .allocate(capacity: max(total, 1))
-        starts = .allocate(capacity: keys.count + 1)
+    init(keys: ByteStrings) {
+        self.keys = keys
         var capacity = 16
         while capacity < keys.count * 2 { capacity <<= 1 }
         slots = .allocate(capacity: capacity)
         slots.initialize(repeating: 0)
         mask = capacity - 1
-        self.values = values
-        var offset = 0
-        var longest = 0
-        for (i, key) in keys.enumerated() {
-            starts[i] = offset
-            for b in key { bytes[offset] = b; offset += 1 }
-            longest = max(longest, key.count)
-        }
-        starts[keys.count] = offset
-        maxKeyLength = longest
-        for i in 0..<keys.count {
-            let key = UnsafeBufferPointer(rebasing: bytes[starts[i] ..< starts[i + 1]])
-            var slot = Self.hash(key) & mask
-            while true {
-                let occupant = Int(slots[slot])
-                if occupant == 0 {
-                    slots[slot] = Int32(i + 1)
-                    break
+        maxKeyLength = (0 ..< keys.count).reduce(0) { max($0, keys.length($1)) }
+        keys.bytes.withUnsafeBufferPointer { all in
+            for i in 0 ..< keys.count {
+                let key = UnsafeBufferPointer(rebasing: all[Int(keys.starts[i]) ..< Int(keys.starts[i + 1])])
+                var slot = Self.hash(key) & mask
+                while true {
+                    let occupant = Int(slots[slot])
+                    if occupant == 0 {
+                        slots[slot] = Int32(i + 1)
+                        break
+                    }
+                    if equal(keyAt: occupant - 1, key) {
+                        if duplicate == nil { duplicate = (occupant - 1, i) }
+                        break
+                    }
+                    slot = (slot + 1) & mask
                 }
-                if equal(keyAt: occupant - 1, key) {
-                    if duplicate == nil { duplicate = (occupant - 1, i) }
-                    break
-                }
-                slot = (slot + 1) & mask
             }
         }
     }
 
-    deinit {
-        bytes.deallocate()
-        starts.deallocate()
-        slots.deallocate()
-    }
+    deinit { slots.deallocate() }
 
     /// The value stored for `key`, or nil.
     @inline(__always)
@@ -73,7 +59,7 @@ final class ByteStringTable: @unchecked Sendable {
         while true {
             let occupant = Int(slots[slot])
             if occupant == 0 { return nil }
-            if equal(keyAt: occupant - 1, key) { return values[occupant - 1] }
+            if equal(keyAt: occupant - 1, key) { return Int32(occupant - 1) }
             slot = (slot + 1) & mask
         }
     }
@@ -90,11 +76,11 @@ final class ByteStringTable: @unchecked Sendable {
 
     @inline(__always)
     private func equal(keyAt index: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
-        let start = starts[index]
-        let count = starts[index + 1] - start
+        let start = Int(keys.starts[index])
+        let count = Int(keys.starts[index + 1]) - start
         if count != key.count { return false }
         guard count > 0, let base = key.baseAddress else { return true }
-        return memcmp(bytes.baseAddress! + start, base, count) == 0
+        return keys.bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + start, base, count) == 0 }
     }
 
     @inline(__always)

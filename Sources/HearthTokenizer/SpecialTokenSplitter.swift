@@ -54,14 +54,14 @@ struct SpecialTokenSplitter: Sendable {
     private let tokenBytes: [Int32: [UInt8]]
     private let parseOnly: Set<Int32>  // control and unknown: cut only with parseSpecial
 
-    init(tokens: [[UInt8]], attributes: [TokenAttributes]) {
+    init(tokens: ByteStrings, attributes: [TokenAttributes]) {
         var ids: [Int32] = []
         for (i, attr) in attributes.enumerated()
-        where !attr.isDisjoint(with: [.control, .userDefined, .unknown]) && !tokens[i].isEmpty {
+        where !attr.isDisjoint(with: [.control, .userDefined, .unknown]) && tokens.length(i) > 0 {
             ids.append(Int32(i))
         }
         ids.sort { a, b in
-            let la = tokens[Int(a)].count, lb = tokens[Int(b)].count
+            let la = tokens.length(Int(a)), lb = tokens.length(Int(b))
             return la != lb ? la > lb : a < b
         }
         var priority: [Int32: Int] = [:]
@@ -70,7 +70,7 @@ struct SpecialTokenSplitter: Sendable {
         var nodes = [Node()]
         for (rank, id) in ids.enumerated() {
             priority[id] = rank
-            let text = tokens[Int(id)]
+            let text = Array(tokens[Int(id)])
             bytes[id] = text
             if !attributes[Int(id)].isDisjoint(with: [.control, .unknown]) { parseOnly.insert(id) }
             var node = 0

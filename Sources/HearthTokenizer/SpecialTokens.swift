@@ -48,7 +48,7 @@ struct SpecialTokens {
     /// Resolves the special ids and updates `attributes` as llama.cpp does (tokens recognised by
     /// text become control tokens; control tokens named "unused" are marked unused).
     /// Throws when `add_bos`/`add_eos` is set without a usable id.
-    init(_ vocabulary: TokenizerVocabulary, tokenBytes: [[UInt8]], isSentencePiece: Bool,
+    init(_ vocabulary: TokenizerVocabulary, texts: ByteStringTable, isSentencePiece: Bool,
          attributes: inout [TokenAttributes]) throws(TokenizerError) {
         let count = vocabulary.tokens.count
         func inRange(_ id: Int32?) -> Int32? {
@@ -73,22 +73,10 @@ struct SpecialTokens {
             throw .invalid("add_eos_token is true, but eos_token_id is not set (or out of range: \(vocabulary.eosID.map(String.init) ?? "absent"))")
         }
 
-        // Tokens found by text. llama.cpp takes whichever its hash map yields first; the lowest
-        // id is taken here, which agrees whenever a vocabulary has one candidate. Texts are
-        // compared as bytes (String equality would be canonical equivalence).
-        var wanted: [[UInt8]: String] = [:]
-        for set in [Self.endOfTurnTexts, Self.endOfMessageTexts, Self.fimPrefixTexts, Self.fimSuffixTexts,
-                    Self.fimMiddleTexts, Self.fimPadTexts, Self.fimRepoTexts, Self.fimSeparatorTexts,
-                    Self.endOfGenerationTexts, Self.alwaysRenderedTexts] {
-            for text in set { wanted[Array(text.utf8)] = text }
-        }
-        var byText: [String: Int32] = [:]
-        for (i, bytes) in tokenBytes.enumerated() {
-            if let text = wanted[bytes], byText[text] == nil { byText[text] = Int32(i) }
-        }
-        func find(_ texts: Set<String>) -> Int32? {
-            texts.compactMap { byText[$0] }.min()
-        }
+        // Tokens found by text, compared as bytes (String equality would be canonical
+        // equivalence). A text is one token at most: the tokenizer rejects duplicates.
+        func tokenID(_ text: String) -> Int32? { texts.value(for: Array(text.utf8)) }
+        func find(_ candidates: Set<String>) -> Int32? { candidates.compactMap(tokenID).min() }
         func markControl(_ id: Int32?) {
             if let id { attributes[Int(id)].insert(.control) }
         }
@@ -100,8 +88,8 @@ struct SpecialTokens {
             endOfMessage = find(Self.endOfMessageTexts)
             markControl(endOfMessage)
         }
-        for texts in [Self.fimPrefixTexts, Self.fimSuffixTexts, Self.fimMiddleTexts] {
-            markControl(find(texts))
+        for candidates in [Self.fimPrefixTexts, Self.fimSuffixTexts, Self.fimMiddleTexts] {
+            markControl(find(candidates))
         }
         let fimPad = find(Self.fimPadTexts), fimRepo = find(Self.fimRepoTexts)
         let fimSeparator = find(Self.fimSeparatorTexts)
@@ -114,25 +102,25 @@ struct SpecialTokens {
         var eog: Set<Int32> = []
         for id in [fimPad, fimRepo, fimSeparator] { if let id { eog.insert(id) } }
         for text in Self.endOfGenerationTexts {
-            guard let id = byText[text] else { continue }
+            guard let id = tokenID(text) else { continue }
             eog.insert(id)
             attributes[Int(id)].insert(.control)
         }
         for text in Self.alwaysRenderedTexts {
-            if let id = byText[text] { attributes[Int(id)] = .userDefined }
+            if let id = tokenID(text) { attributes[Int(id)] = .userDefined }
         }
         for id in [eos, endOfTurn, endOfMessage] { if let id { eog.insert(id) } }
 
         // o200k_harmony and solar-open: "<|end|>" does not end generation there.
         let eogTexts = Set(eog.map { vocabulary.tokens[Int($0)] })
         let hasCall = eogTexts.contains("<|call|>") || eogTexts.contains("<|calls|>")
-        if eogTexts.contains("<|end|>"), let end = byText["<|end|>"], eog.contains(end),
+        if eogTexts.contains("<|end|>"), let end = tokenID("<|end|>"), eog.contains(end),
            (eogTexts.contains("<|return|>") && hasCall) || (hasCall && eogTexts.contains("<|flush|>")) {
             eog.remove(end)
             attributes[Int(end)] = .userDefined
         }
         // Gemma 4 and PaddleOCR: "</s>" does not end generation when "<|tool_response>" does.
-        if eogTexts.contains("<|tool_response>"), let s = byText["</s>"], eog.contains(s) {
+        if eogTexts.contains("<|tool_response>"), let s = tokenID("</s>"), eog.contains(s) {
             eog.remove(s)
             attributes[Int(s)] = .normal
         }

@@ -11,14 +11,13 @@ extension Tokenizer {
     /// A piece can be an incomplete UTF-8 sequence (part of a character split across tokens).
     /// An id outside `0 ..< vocabularySize` gives the bytes of U+FFFD.
     public func piece(_ id: Int32) -> [UInt8] {
-        guard id >= 0, Int(id) < pieces.count else { return Self.replacementCharacter }
-        return pieces[Int(id)]
+        Array(piece(id, showSpecial: true))
     }
 
     /// The bytes of a token when special tokens are hidden: control and unknown tokens give
     /// nothing (user-defined ones still render), as `token_to_piece(special: false)`.
-    func piece(_ id: Int32, showSpecial: Bool) -> [UInt8] {
-        guard id >= 0, Int(id) < pieces.count else { return Self.replacementCharacter }
+    func piece(_ id: Int32, showSpecial: Bool) -> ArraySlice<UInt8> {
+        guard id >= 0, Int(id) < pieces.count else { return Self.replacementCharacter[...] }
         if !showSpecial && !attributes[Int(id)].isDisjoint(with: [.control, .unknown]) { return [] }
         return pieces[Int(id)]
     }
@@ -51,7 +50,7 @@ extension Tokenizer {
         var out: [UInt8] = []
         out.reserveCapacity(ids.count * 4)
         for id in ids {
-            var bytes = piece(id, showSpecial: !skipSpecial)[...]
+            var bytes = piece(id, showSpecial: !skipSpecial)
             if removeLeadingSpace, bytes.first == 0x20 { bytes = bytes.dropFirst() }
             removeLeadingSpace = false
             out.append(contentsOf: bytes)
@@ -119,11 +118,11 @@ extension Tokenizer {
     }
 
     /// Renders every token once (llama.cpp's `cache_token_to_piece`, special tokens shown).
-    static func renderPieces(_ tokens: [[UInt8]], _ attributes: [TokenAttributes],
-                             sentencePiece: Bool) -> [[UInt8]] {
-        var result: [[UInt8]] = []
-        result.reserveCapacity(tokens.count)
-        for (text, attr) in zip(tokens, attributes) {
+    static func renderPieces(_ tokens: ByteStrings, _ attributes: [TokenAttributes],
+                             sentencePiece: Bool) -> ByteStrings {
+        var result = ByteStrings()
+        for (i, attr) in attributes.enumerated() {
+            let text = Array(tokens[i])
             if !attr.isDisjoint(with: [.control, .unknown, .userDefined]) {
                 result.append(text)
             } else if attr.contains(.normal) {
@@ -134,6 +133,7 @@ extension Tokenizer {
                 result.append([])  // unused or undefined tokens render as nothing
             }
         }
+        result.shrink()
         return result
     }
 

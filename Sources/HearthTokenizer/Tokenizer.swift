@@ -17,11 +17,11 @@ public final class Tokenizer: Sendable {
     }
 
     let engine: Engine
-    /// Token texts as UTF-8.
-    let tokenBytes: [[UInt8]]
+    /// Token texts as UTF-8, and the table from text to id.
+    let texts: ByteStringTable
     let attributes: [TokenAttributes]
     /// What each token renders as with special tokens shown (llama.cpp's piece cache).
-    let pieces: [[UInt8]]
+    let pieces: ByteStrings
     let splitter: SpecialTokenSplitter
     let specials: SpecialTokens
     /// Whether `encode(_:addSpecial: true, ...)` puts BOS first (`tokenizer.ggml.add_bos_token`).
@@ -32,7 +32,7 @@ public final class Tokenizer: Sendable {
     let cleanSpaces: Bool
 
     /// Number of tokens in the vocabulary; valid ids are `0 ..< vocabularySize`.
-    public var vocabularySize: Int { tokenBytes.count }
+    public var vocabularySize: Int { attributes.count }
 
     /// Ids that end generation: EOS, end-of-turn and end-of-message, plus every token llama.cpp
     /// treats as an end by its text (`<|im_end|>`, `<|endoftext|>`, `<end_of_turn>`,
@@ -81,17 +81,19 @@ public final class Tokenizer: Sendable {
         }
 
         // llama.cpp renames an empty token so it can never match text.
-        let bytes: [[UInt8]] = vocabulary.tokens.enumerated().map { i, text in
-            text.isEmpty ? Array("[EMPTY_\(i)]".utf8) : Array(text.utf8)
+        var bytes = ByteStrings()
+        for (i, text) in vocabulary.tokens.enumerated() {
+            bytes.append(text.isEmpty ? "[EMPTY_\(i)]".utf8 : text.utf8)
         }
-        let texts = ByteStringTable(keys: bytes, values: (0 ..< count).map { Int32($0) })
+        bytes.shrink()
+        let texts = ByteStringTable(keys: bytes)
         if let (first, second) = texts.duplicate {
             throw .invalid("token \(quoted(vocabulary.tokens[second])) appears twice, as ids \(first) and \(second)")
         }
 
         var attributes: [TokenAttributes] = vocabulary.tokenTypes.map { $0.map(TokenAttributes.init(tokenType:)) }
             ?? Array(repeating: .normal, count: count)
-        specials = try SpecialTokens(vocabulary, tokenBytes: bytes, isSentencePiece: isSentencePiece,
+        specials = try SpecialTokens(vocabulary, texts: texts, isSentencePiece: isSentencePiece,
                                      attributes: &attributes)
 
         if isSentencePiece {
@@ -117,7 +119,7 @@ public final class Tokenizer: Sendable {
             cleanSpaces = configuration.cleanSpaces
         }
 
-        tokenBytes = bytes
+        self.texts = texts
         self.attributes = attributes
         addBOS = vocabulary.addBOS
         addEOS = vocabulary.addEOS
@@ -189,8 +191,8 @@ public final class Tokenizer: Sendable {
     /// The text of a token as stored in the vocabulary (byte-level or `▁` form), or nil for an
     /// out-of-range id.
     public func tokenText(_ id: Int32) -> String? {
-        guard id >= 0, Int(id) < tokenBytes.count else { return nil }
-        return String(decoding: tokenBytes[Int(id)], as: UTF8.self)
+        guard id >= 0, Int(id) < vocabularySize else { return nil }
+        return String(decoding: texts.keys[Int(id)], as: UTF8.self)
     }
 
     /// The UTF-8 of `▁` (U+2581), SentencePiece's stand-in for a space.
