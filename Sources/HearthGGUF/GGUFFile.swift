@@ -27,9 +27,9 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 public final class GGUFFile: @unchecked Sendable {
     public let path: String
     public let version: UInt32
-    /// Metadata in file order.
-    public let metadataKeys: [String]
-    public let metadata: [String: GGUFValue]
+    public let metadata: GGUFMetadata
+    /// Metadata keys in file order.
+    public var metadataKeys: [String] { metadata.keys }
     /// Tensor infos in file order.
     public let tensors: [GGUFTensorInfo]
     public let alignment: Int
@@ -38,8 +38,7 @@ public final class GGUFFile: @unchecked Sendable {
     public let fileSize: Int
 
     private let tensorIndex: [String: Int]
-    private let base: UnsafeMutableRawPointer?
-    private let mappedLength: Int
+    private let mapping: FileMapping
 
     /// Opens and validates a GGUF file. Every problem with its contents is a thrown `GGUFError`
     /// naming what is wrong; nothing in the file can crash the reader.
@@ -56,28 +55,22 @@ public final class GGUFFile: @unchecked Sendable {
         guard size >= 24 else {
             throw GGUFError("'\(path)' is not a GGUF file: it is \(size) bytes, shorter than a GGUF header (24 bytes)")
         }
-        guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
+        guard let mapping = FileMapping(fd: fd, count: size) else {
             throw GGUFError("cannot map '\(path)': \(String(cString: strerror(errno)))")
         }
-        base = m
-        mappedLength = size
-        do {
-            var r = ByteReader(base: UnsafeRawPointer(m), count: size)
-            let header = try GGUFFile.parse(&r, path: path)
-            version = header.version
-            metadataKeys = header.keys
-            metadata = header.metadata
-            tensors = header.tensors
-            alignment = header.alignment
-            dataOffset = header.dataOffset
-            tensorIndex = header.index
-        } catch {
-            munmap(m, size)
-            throw error
-        }
+        self.mapping = mapping
+        var r = ByteReader(base: mapping.base, count: size)
+        let header = try GGUFFile.parse(&r, path: path)
+        version = header.version
+        metadata = GGUFMetadata(keys: header.keys, entries: header.metadata, mapping: mapping)
+        tensors = header.tensors
+        alignment = header.alignment
+        dataOffset = header.dataOffset
+        tensorIndex = header.index
+        // What the header holds is copied out by now, or read again on demand: its pages need
+        // not stay resident (megabytes for a large vocabulary).
+        mapping.releasePages(offset: 0, count: dataOffset)
     }
-
-    deinit { if let base { munmap(base, mappedLength) } }
 
     /// The info of the tensor called `name`, or nil.
     public func tensor(_ name: String) -> GGUFTensorInfo? {
@@ -86,7 +79,13 @@ public final class GGUFFile: @unchecked Sendable {
 
     /// The raw bytes of a tensor, in the mapping (valid while this file object lives).
     public func data(of tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: UnsafeRawPointer(base!) + dataOffset + tensor.offset, count: tensor.byteCount)
+        UnsafeRawBufferPointer(start: mapping.base + dataOffset + tensor.offset, count: tensor.byteCount)
+    }
+
+    /// Hands the resident pages of a tensor's data back to the OS, once they have been copied
+    /// out: they are read back from the page cache if touched again.
+    public func releasePages(of tensor: GGUFTensorInfo) {
+        mapping.releasePages(offset: dataOffset + tensor.offset, count: tensor.byteCount)
     }
 
     // MARK: typed metadata access
@@ -105,7 +104,7 @@ public final class GGUFFile: @unchecked Sendable {
     private struct Header {
         var version: UInt32
         var keys: [String]
-        var metadata: [String: GGUFValue]
+        var metadata: [String: GGUFMetadata.Entry]
         var tensors: [GGUFTensorInfo]
         var index: [String: Int]
         var alignment: Int
@@ -129,22 +128,31 @@ public final class GGUFFile: @unchecked Sendable {
             throw GGUFError("'\(path)' is truncated or corrupt: it claims \(tensorCount) tensors and \(kvCount) metadata entries, more than its \(r.count) bytes can hold")
         }
         var keys: [String] = []
-        var metadata: [String: GGUFValue] = [:]
+        var metadata: [String: GGUFMetadata.Entry] = [:]
+        var alignmentValue: GGUFValue?
         for i in 0..<Int(kvCount) {
             let key = try r.readString(what: "metadata key #\(i)")
             let rawType: UInt32 = try r.read()
             guard let type = GGUFValueType(rawValue: rawType) else {
                 throw GGUFError("metadata key '\(key)' has unknown value type \(rawType) at byte \(r.offset - 4)")
             }
-            let value = try r.readValue(type, key: key, depth: 0)
+            let start = r.offset
+            let entry: GGUFMetadata.Entry
+            if type == .array, try r.peekArrayCount(key: key) > GGUFMetadata.deferredArrayLength {
+                try r.skipValue(type, key: key, depth: 0)
+                entry = .array(offset: start, byteCount: r.offset - start)
+            } else {
+                entry = .value(try r.readValue(type, key: key, depth: 0))
+            }
             guard metadata[key] == nil else { throw GGUFError("metadata key '\(key)' appears twice") }
             keys.append(key)
-            metadata[key] = value
+            metadata[key] = entry
+            if key == "general.alignment", case .value(let v) = entry { alignmentValue = v }
         }
         var alignment = 32
-        if let a = metadata["general.alignment"] {
-            guard case .uint32(let v) = a, v > 0, v & (v - 1) == 0 else {
-                throw GGUFError("general.alignment is \(a); it must be a u32 power of two")
+        if metadata["general.alignment"] != nil {
+            guard case .uint32(let v)? = alignmentValue, v > 0, v & (v - 1) == 0 else {
+                throw GGUFError("general.alignment is \(alignmentValue?.description ?? "a long array"); it must be a u32 power of two")
             }
             alignment = Int(v)
         }
@@ -226,13 +234,18 @@ struct ByteReader {
     }
 
     mutating func readString(what: String) throws(GGUFError) -> String {
+        String(decoding: try readStringBytes(what: what), as: UTF8.self)
+    }
+
+    /// A string's bytes, in the mapping.
+    mutating func readStringBytes(what: String) throws(GGUFError) -> UnsafeRawBufferPointer {
         let length: UInt64 = try read()
         guard length <= UInt64(remaining) else {
             throw GGUFError("file is truncated or corrupt: \(what) claims \(length) bytes at offset \(offset - 8), but only \(remaining) remain")
         }
-        let s = String(decoding: UnsafeRawBufferPointer(start: base + offset, count: Int(length)), as: UTF8.self)
+        let bytes = UnsafeRawBufferPointer(start: base + offset, count: Int(length))
         offset += Int(length)
-        return s
+        return bytes
     }
 
     mutating func readValue(_ type: GGUFValueType, key: String, depth: Int) throws(GGUFError) -> GGUFValue {
@@ -253,23 +266,52 @@ struct ByteReader {
             return .bool(b == 1)
         case .string: return .string(try readString(what: "value of '\(key)'"))
         case .array:
-            guard depth < 8 else { throw GGUFError("metadata key '\(key)' nests arrays deeper than 8 levels") }
-            let rawType: UInt32 = try read()
-            guard let elementType = GGUFValueType(rawValue: rawType) else {
-                throw GGUFError("metadata key '\(key)' is an array of unknown type \(rawType)")
-            }
-            let n: UInt64 = try read()
-            // Each element takes at least its smallest encoding: reject counts the rest of the
-            // file cannot hold before reserving memory for them (a GGUFValue is ~24 bytes, so an
-            // unchecked count could ask for many times the file's size).
-            guard n <= UInt64(remaining / elementType.minimumEncodedSize) else {
-                throw GGUFError("file is truncated or corrupt: array '\(key)' claims \(n) items of \(elementType.name) but only \(remaining) bytes remain")
-            }
+            let (elementType, n) = try readArrayHeader(key: key, depth: depth)
             var items: [GGUFValue] = []
-            items.reserveCapacity(Int(n))
-            for _ in 0..<Int(n) { items.append(try readValue(elementType, key: key, depth: depth + 1)) }
+            items.reserveCapacity(n)
+            for _ in 0..<n { items.append(try readValue(elementType, key: key, depth: depth + 1)) }
             return .array(elementType, items)
         }
+    }
+
+    /// Reads past a value, with the checks `readValue` makes, without building it.
+    mutating func skipValue(_ type: GGUFValueType, key: String, depth: Int) throws(GGUFError) {
+        switch type {
+        case .string:
+            _ = try readStringBytes(what: "value of '\(key)'")
+        case .array:
+            let (elementType, n) = try readArrayHeader(key: key, depth: depth)
+            if let size = elementType.fixedSize, elementType != .bool {
+                offset += n * size  // readArrayHeader checked that n of them fit
+            } else {
+                for _ in 0..<n { try skipValue(elementType, key: key, depth: depth + 1) }
+            }
+        default:
+            _ = try readValue(type, key: key, depth: depth)
+        }
+    }
+
+    /// The item count of the array value at the current offset, without moving.
+    func peekArrayCount(key: String) throws(GGUFError) -> Int {
+        var copy = self
+        return try copy.readArrayHeader(key: key, depth: 0).count
+    }
+
+    /// An array value's element type and count, checked against what the rest of the file can hold.
+    private mutating func readArrayHeader(key: String, depth: Int) throws(GGUFError) -> (type: GGUFValueType, count: Int) {
+        guard depth < 8 else { throw GGUFError("metadata key '\(key)' nests arrays deeper than 8 levels") }
+        let rawType: UInt32 = try read()
+        guard let elementType = GGUFValueType(rawValue: rawType) else {
+            throw GGUFError("metadata key '\(key)' is an array of unknown type \(rawType)")
+        }
+        let n: UInt64 = try read()
+        // Each element takes at least its smallest encoding: reject counts the rest of the
+        // file cannot hold before reserving memory for them (a GGUFValue is ~24 bytes, so an
+        // unchecked count could ask for many times the file's size).
+        guard n <= UInt64(remaining / elementType.minimumEncodedSize) else {
+            throw GGUFError("file is truncated or corrupt: array '\(key)' claims \(n) items of \(elementType.name) but only \(remaining) bytes remain")
+        }
+        return (elementType, Int(n))
     }
 }
 
@@ -283,6 +325,14 @@ extension GGUFValueType {
         case .uint32, .int32, .float32: 4
         case .uint64, .int64, .float64, .string: 8
         case .array: 12
+        }
+    }
+
+    /// The size on disk of every value of this type, or nil for strings and arrays.
+    fileprivate var fixedSize: Int? {
+        switch self {
+        case .string, .array: nil
+        default: minimumEncodedSize
         }
     }
 }

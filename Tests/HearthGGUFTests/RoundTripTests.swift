@@ -61,6 +61,52 @@ struct RoundTripTests {
         }
     }
 
+    /// Arrays longer than the reader keeps parsed (a vocabulary's) are checked at open and read
+    /// again from the file on each access; they must come back equal, and damage inside them
+    /// must be an error at open, not a failure at first use.
+    @Test("long arrays read on demand: equal values, damage caught at open")
+    func longArrays() throws {
+        var rng = TestRandom(seed: 7)
+        let n = 1_000
+        let long: [(String, GGUFValue)] = [
+            ("long.str", .array(.string, (0 ..< n).map { i in .string(i % 7 == 0 ? "" : "tok\(i)·\(rng.next() % 1000)") })),
+            ("long.u8", .array(.uint8, (0 ..< n).map { _ in .uint8(UInt8(truncatingIfNeeded: rng.next())) })),
+            ("long.i32", .array(.int32, (0 ..< n).map { _ in .int32(Int32(truncatingIfNeeded: rng.next())) })),
+            ("long.f32", .array(.float32, (0 ..< n).map { _ in .float32(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x7f7f_ffff)) })),
+            ("long.bool", .array(.bool, (0 ..< n).map { _ in .bool(rng.bool()) })),
+            ("long.nested", .array(.array, (0 ..< n).map { i in .array(.string, [.string("n\(i)")]) })),
+            ("after", .string("still read in order")),
+        ]
+        var w = GGUFWriter()
+        for (k, v) in long { w.set(k, v) }
+        let bytes = w.serialized()
+        try withGGUF(bytes) { f in
+            #expect(f.metadataKeys == long.map(\.0))
+            for (k, v) in long {
+                let got = try #require(f.metadata[k], "\(k) missing")
+                #expect(sameValue(got, v), "\(k) differs")
+                #expect(sameValue(try #require(f.metadata[k]), v), "\(k) differs when read a second time")
+            }
+        }
+
+        // A bool that is neither 0 nor 1, deep inside the long bool array.
+        var badBool = bytes
+        let boolStart = try #require(bytes.find(Array("long.bool".utf8))) + 9 + 4 + 4 + 8
+        badBool[boolStart + 700] = 2
+        #expect(try openError(badBool)?.contains("bool value 2") == true)
+
+        // A string length inside the long string array that runs past the end of the file.
+        var badLength = bytes
+        let stringsStart = try #require(bytes.find(Array("long.str".utf8))) + 8 + 4 + 4 + 8
+        var o = stringsStart
+        for _ in 0 ..< 500 { o += 8 + Int(badLength.get(UInt64.self, at: o)) }
+        badLength.put(UInt64(1) << 40, at: o)
+        #expect(try openError(badLength)?.contains("truncated or corrupt") == true)
+
+        // The file cut off in the middle of the long string array.
+        #expect(try openError(Array(bytes[..<(stringsStart + 3_000)])) != nil)
+    }
+
     @Test("set replaces a value in place")
     func setReplaces() throws {
         var w = GGUFWriter()
