@@ -42,6 +42,7 @@ public final class Model: @unchecked Sendable {
         } else {
             chatTemplate = nil
         }
+        returnFreedHeapMemory()
         loadSeconds = Date().timeIntervalSince(start)
     }
 
@@ -86,3 +87,12 @@ public var defaultThreadCount: Int { max(1, ProcessInfo.processInfo.activeProces
 /// A chat message (role and content), as `Model.renderChat` takes it; the type lives in
 /// HearthTemplate and is named here so that `import HearthEngine` is enough.
 public typealias ChatMessage = HearthTemplate.ChatMessage
+
+/// Building the tokenizer frees megabytes of scratch (the vocabulary as strings) in the middle
+/// of the heap, where `free` keeps it resident; glibc's `malloc_trim` hands those pages back.
+/// Looked up at run time: other C libraries have no such call and need none.
+private func returnFreedHeapMemory() {
+    typealias Trim = @convention(c) (Int) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+    _ = unsafeBitCast(symbol, to: Trim.self)(0)
+}
