@@ -6,30 +6,60 @@ import Glibc
 import Darwin
 #endif
 
-/// Runs `body(start, end)` over `0..<count` split into contiguous ranges shared out among the
+/// The body of a parallel loop over a range: called once per piece, with that piece's bounds,
+/// possibly on several threads at once.
+///
+/// The engine's per-token loops are small structs conforming to this, holding what the body
+/// needs: the pool runs them in place through a pointer, so a parallel step allocates nothing.
+/// (A closure handed to another thread has to be made escaping first, which boxes it.)
+public protocol RangeWork {
+    func callAsFunction(_ start: Int, _ end: Int)
+}
+
+extension RangeWork {
+    /// Calls the work stored at `pointer`: how the pool reaches a value of a type it does not know.
+    static func call(at pointer: UnsafeRawPointer, _ start: Int, _ end: Int) {
+        pointer.assumingMemoryBound(to: Self.self).pointee(start, end)
+    }
+}
+
+/// Runs `work(start, end)` over `0..<count` split into contiguous ranges shared out among the
 /// threads of the shared `WorkerPool`. With one thread (or little work) it runs inline, so
 /// small calls pay no scheduling cost.
 ///
 /// The range is cut into a few chunks per thread, and each thread takes the next chunk when it
 /// is done with one: a thread that is late (descheduled because the machine is busy) leaves its
 /// share to the others instead of holding them up.
+public func parallelRanges<Work: RangeWork>(_ count: Int, threads: Int, minimumPerThread: Int = 1, _ work: Work) {
+    let workers = max(1, min(threads, count / max(1, minimumPerThread)))
+    if workers <= 1 { if count > 0 { work(0, count) }; return }
+    let chunks = min(count / max(1, minimumPerThread), workers * WorkerPool.chunksPerThread)
+    WorkerPool.shared.run(count, chunks: chunks, helpers: workers - 1, work)
+}
+
+/// `parallelRanges` with a closure, for code off the per-token path: each call boxes the
+/// closure (a small allocation).
 public func parallelRanges(_ count: Int, threads: Int, minimumPerThread: Int = 1,
                            _ body: (_ start: Int, _ end: Int) -> Void) {
-    let workers = max(1, min(threads, count / max(1, minimumPerThread)))
-    if workers <= 1 { if count > 0 { body(0, count) }; return }
-    let chunks = min(count / max(1, minimumPerThread), workers * WorkerPool.chunksPerThread)
-    WorkerPool.shared.run(chunks: chunks, helpers: workers - 1) { i in
-        let start = count * i / chunks, end = count * (i + 1) / chunks
-        if start < end { body(start, end) }
+    if threads <= 1 || count < 2 * max(1, minimumPerThread) { if count > 0 { body(0, count) }; return }
+    withoutActuallyEscaping(body) { body in
+        parallelRanges(count, threads: threads, minimumPerThread: minimumPerThread, ClosureWork(body: body))
     }
+}
+
+private struct ClosureWork: RangeWork {
+    let body: (Int, Int) -> Void
+    func callAsFunction(_ start: Int, _ end: Int) { body(start, end) }
 }
 
 /// One set of long-lived threads that every parallel loop of the engine reuses: a forward pass
 /// has a few hundred parallel steps per token, too many to pay for creating threads or queueing
 /// blocks each time.
 ///
-/// A job is `chunks` calls of one body; the caller and the helpers take chunk numbers from a
-/// shared counter until none are left, and the caller returns when every chunk has finished.
+/// A job is a range `0 ..< count` cut into `chunks` pieces, each one call of the body; the
+/// caller and the helpers take chunk numbers from a shared counter until none are left, and the
+/// caller returns when every chunk has finished. The job is the caller's `RangeWork` value,
+/// reached through a pointer to it on the caller's stack, so running one allocates nothing.
 /// Nobody waits for a helper that has not started: if the machine is busy and a helper is not
 /// running, the caller does its chunks.
 ///
@@ -55,7 +85,8 @@ public final class WorkerPool: @unchecked Sendable {
     private let sleepers = Atomic<Int>(0)
     // The open job. Written by `run` before the generation is bumped to odd and cleared only
     // after the job is closed and `active` is zero.
-    nonisolated(unsafe) private var job: ((Int) -> Void)?
+    nonisolated(unsafe) private var job: (type: any RangeWork.Type, value: UnsafeRawPointer)?
+    nonisolated(unsafe) private var jobCount = 0
     nonisolated(unsafe) private var jobChunks = 0
     nonisolated(unsafe) private var jobHelpers = 0
     private var helpers = 0
@@ -73,16 +104,24 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_cond_init(wake, nil)
     }
 
-    /// Calls `body(i)` for every i in 0..<chunks, on the calling thread and up to `helpers`
-    /// pool threads, and returns when all calls have finished. Not reentrant: `body` must not
-    /// start another parallel loop (the pool runs one job at a time).
-    public func run(chunks: Int, helpers wanted: Int, _ body: (Int) -> Void) {
-        if chunks <= 1 || wanted <= 0 { for i in 0..<chunks { body(i) }; return }
+    /// Calls `work(start, end)` for the `chunks` equal pieces of `0 ..< count` (empty pieces
+    /// skipped), on the calling thread and up to `helpers` pool threads, and returns when all
+    /// calls have finished. Not reentrant: `work` must not start another parallel loop (the pool
+    /// runs one job at a time).
+    public func run<Work: RangeWork>(_ count: Int, chunks: Int, helpers wanted: Int, _ work: Work) {
+        if chunks <= 1 || wanted <= 0 {
+            withUnsafePointer(to: work) { p in
+                for i in 0..<max(chunks, 0) { Self.call(Work.self, p, chunk: i, of: chunks, count: count) }
+            }
+            return
+        }
         pthread_mutex_lock(runLock)
         defer { pthread_mutex_unlock(runLock) }
         while helpers < wanted { startHelper(index: helpers + 1) }
-        withoutActuallyEscaping(body) { body in
+        withUnsafePointer(to: work) { p in
+            let body = (type: Work.self as any RangeWork.Type, value: UnsafeRawPointer(p))
             job = body
+            jobCount = count
             jobChunks = chunks
             jobHelpers = wanted
             nextChunk.store(0, ordering: .relaxed)
@@ -93,7 +132,7 @@ public final class WorkerPool: @unchecked Sendable {
                 pthread_cond_broadcast(wake)
                 pthread_mutex_unlock(sleepLock)
             }
-            work(body, chunks: chunks)
+            takeChunks(body, count: count, chunks: chunks)
             waitUntil { finishedChunks.load(ordering: .acquiring) == chunks }
             generation.add(1, ordering: .sequentiallyConsistent)          // closed (even)
             waitUntil { active.load(ordering: .sequentiallyConsistent) == 0 }
@@ -102,13 +141,20 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// Takes chunks until none are left.
-    private func work(_ body: (Int) -> Void, chunks: Int) {
+    private func takeChunks(_ body: (type: any RangeWork.Type, value: UnsafeRawPointer), count: Int, chunks: Int) {
         while true {
             let i = nextChunk.add(1, ordering: .relaxed).oldValue
             if i >= chunks { return }
-            body(i)
+            Self.call(body.type, body.value, chunk: i, of: chunks, count: count)
             finishedChunks.add(1, ordering: .releasing)
         }
+    }
+
+    /// Runs chunk `i` of `chunks` of `0 ..< count` (nothing when that piece is empty).
+    @inline(__always)
+    private static func call(_ type: any RangeWork.Type, _ work: UnsafeRawPointer, chunk i: Int, of chunks: Int, count: Int) {
+        let start = count * i / chunks, end = count * (i + 1) / chunks
+        if start < end { type.call(at: work, start, end) }
     }
 
     private func waitUntil(_ done: () -> Bool) {
@@ -141,7 +187,7 @@ public final class WorkerPool: @unchecked Sendable {
             seen = g
             active.add(1, ordering: .sequentiallyConsistent)
             if generation.load(ordering: .sequentiallyConsistent) == g, index <= jobHelpers, let body = job {
-                work(body, chunks: jobChunks)
+                takeChunks(body, count: jobCount, chunks: jobChunks)
             }
             active.subtract(1, ordering: .sequentiallyConsistent)
         }

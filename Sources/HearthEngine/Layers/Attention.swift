@@ -9,11 +9,24 @@ import HearthSIMD
 func attend(q: UnsafePointer<Float>, keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>,
             out: UnsafeMutablePointer<Float>, n: Int, start: Int, nHeads: Int, nKVHeads: Int,
             headDim: Int, scale: Float, window: Int?, threads: Int, kernels: KernelPath = .portable) {
-    let vectorized = kernels != .portable && headDim % 8 == 0
-    let qDim = nHeads * headDim, kvDim = nKVHeads * headDim
-    let group = nHeads / nKVHeads
-    let dotHalf = TensorType.f16.traits.dot
-    parallelRanges(n * nHeads, threads: threads) { j0, j1 in
+    let heads = AttentionHeads(q: q, keys: keys, values: values, out: out, n: n, start: start, nHeads: nHeads,
+                               nKVHeads: nKVHeads, headDim: headDim, scale: scale, window: window,
+                               vectorized: kernels != .portable && headDim % 8 == 0)
+    parallelRanges(n * nHeads, threads: threads, heads)
+}
+
+/// `attend` for the (token, head) pairs j0..<j1, numbered token-major.
+private struct AttentionHeads: RangeWork {
+    let q: UnsafePointer<Float>, keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>
+    let out: UnsafeMutablePointer<Float>
+    let n: Int, start: Int, nHeads: Int, nKVHeads: Int, headDim: Int
+    let scale: Float, window: Int?
+    let vectorized: Bool
+
+    func callAsFunction(_ j0: Int, _ j1: Int) {
+        let qDim = nHeads * headDim, kvDim = nKVHeads * headDim
+        let group = nHeads / nKVHeads
+        let dotHalf = TensorType.f16.traits.dot
         withUnsafeTemporaryAllocation(of: Float.self, capacity: start + n) { scores in
             for j in j0..<j1 {
                 let t = j / nHeads, h = j % nHeads

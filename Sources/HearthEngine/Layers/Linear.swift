@@ -43,14 +43,8 @@ struct Linear {
     /// thread streams its rows once and reuses them for every token.
     func forward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, n: Int, workspace w: Workspace) {
         quantizeInput(x, n: n, workspace: w)
-        let product = products[w.kernels.index]
-        product.prepare()
-        let outs = outputs, granule = product.rowGranule
-        // Rows are handed out in multiples of the kernel's tile height.
-        let tiles = (outputs + granule - 1) / granule
-        parallelRanges(tiles, threads: w.threads, minimumPerThread: 2) { t0, t1 in
-            product(rows: t0 * granule, min(outs, t1 * granule), x: w.quantized, xStride: partnerRowBytes, cols: n, y: out, yStride: outs)
-        }
+        let tiles = RowTiles(self, out, after: nil, nil, x: w.quantized, cols: n, workspace: w)
+        parallelRanges(tiles.count, threads: w.threads, minimumPerThread: 2, tiles)
         addBias(out, n: n)
     }
 
@@ -61,50 +55,97 @@ struct Linear {
     static func forward(_ x: UnsafePointer<Float>, n: Int, workspace w: Workspace,
                         _ a: (Linear, UnsafeMutablePointer<Float>), _ b: (Linear, UnsafeMutablePointer<Float>),
                         _ c: (Linear, UnsafeMutablePointer<Float>)? = nil) {
-        let count = c == nil ? 2 : 3
-        func part(_ i: Int) -> (Linear, UnsafeMutablePointer<Float>) { i == 0 ? a : i == 1 ? b : c! }
-        let partner = a.0.type.traits.dotPartner
-        guard (1..<count).allSatisfy({ part($0).0.type.traits.dotPartner == partner && part($0).0.inputs == a.0.inputs }) else {
-            for i in 0..<count { part(i).0.forward(x, part(i).1, n: n, workspace: w) }
+        func sharesInput(_ l: Linear) -> Bool {
+            l.type.traits.dotPartner == a.0.type.traits.dotPartner && l.inputs == a.0.inputs
+        }
+        guard sharesInput(b.0), c.map({ sharesInput($0.0) }) ?? true else {
+            a.0.forward(x, a.1, n: n, workspace: w)
+            b.0.forward(x, b.1, n: n, workspace: w)
+            if let c { c.0.forward(x, c.1, n: n, workspace: w) }
             return
         }
         a.0.quantizeInput(x, n: n, workspace: w)
-        // Tiles of matrix i are numbered first[i]..<first[i + 1] in one shared range.
-        var first = (0, 0, 0, 0)
-        for i in 0..<count {
-            let (linear, _) = part(i)
-            let product = linear.products[w.kernels.index]
-            product.prepare()
-            let tiles = (linear.outputs + product.rowGranule - 1) / product.rowGranule
-            switch i { case 0: first.1 = tiles; case 1: first.2 = first.1 + tiles; default: first.3 = first.2 + tiles }
-        }
-        let bounds = first
-        func bound(_ i: Int) -> Int { i == 0 ? bounds.0 : i == 1 ? bounds.1 : i == 2 ? bounds.2 : bounds.3 }
-        let total = bound(count), stride = a.0.partnerRowBytes
-        parallelRanges(total, threads: w.threads, minimumPerThread: 2) { t0, t1 in
-            for i in 0..<count where t0 < bound(i + 1) && t1 > bound(i) {
-                let (linear, out) = part(i)
-                let product = linear.products[w.kernels.index], g = product.rowGranule
-                let lo = max(t0, bound(i)) - bound(i), hi = min(t1, bound(i + 1)) - bound(i)
-                product(rows: lo * g, min(linear.outputs, hi * g), x: w.quantized, xStride: stride, cols: n, y: out, yStride: linear.outputs)
-            }
-        }
-        for i in 0..<count { part(i).0.addBias(part(i).1, n: n) }
+        let first = RowTiles(a.0, a.1, after: nil, nil, x: w.quantized, cols: n, workspace: w)
+        let second = RowTiles(b.0, b.1, after: first, nil, x: w.quantized, cols: n, workspace: w)
+        let tiles = c.map { RowTiles($0.0, $0.1, after: first, second, x: w.quantized, cols: n, workspace: w) } ?? second
+        parallelRanges(tiles.count, threads: w.threads, minimumPerThread: 2, tiles)
+        a.0.addBias(a.1, n: n)
+        b.0.addBias(b.1, n: n)
+        if let c { c.0.addBias(c.1, n: n) }
     }
 
     /// The n rows of x in the partner format, into `w.quantized` (`partnerRowBytes` apart).
     func quantizeInput(_ x: UnsafePointer<Float>, n: Int, workspace w: Workspace) {
-        let pBytes = partnerRowBytes
-        let quantize = w.kernels.quantizer(for: type.traits.dotPartner)!
-        let scratch = w.quantized, ins = inputs
-        parallelRanges(n, threads: w.threads, minimumPerThread: 4) { t0, t1 in
-            for t in t0..<t1 { quantize(x + t * ins, scratch + t * pBytes, ins) }
-        }
+        let work = QuantizeRows(quantize: w.kernels.quantizer(for: type.traits.dotPartner)!, x: x, inputs: inputs,
+                                out: w.quantized, outStride: partnerRowBytes)
+        parallelRanges(n, threads: w.threads, minimumPerThread: 4, work)
     }
 
     func addBias(_ out: UnsafeMutablePointer<Float>, n: Int) {
         guard let bias else { return }
         for t in 0..<n { for r in 0..<outputs { out[t * outputs + r] += bias[r] } }
+    }
+}
+
+/// One parallel step over the weight rows of up to three matrix products that read the same
+/// quantized input. Rows are handed out in tiles of the kernel's height; the tiles of all the
+/// products are numbered in one range, so one step (one wait) covers them all. Built by
+/// chaining: each product's tiles follow those of the ones given as `after`.
+struct RowTiles: RangeWork {
+    struct Part {
+        let product: MatrixProduct
+        let out: UnsafeMutablePointer<Float>
+        let outputs: Int
+        /// This product's tiles in the shared numbering.
+        let tiles: Range<Int>
+    }
+    let parts: (Part, Part?, Part?)
+    let x: UnsafeRawPointer, xStride: Int, cols: Int
+
+    /// The tiles of `linear` (into `out`), numbered after those of `first` and `second`.
+    init(_ linear: Linear, _ out: UnsafeMutablePointer<Float>, after first: RowTiles?, _ second: RowTiles?,
+         x: UnsafeRawPointer, cols: Int, workspace w: Workspace) {
+        let product = linear.products[w.kernels.index]
+        product.prepare()
+        let start = (second ?? first)?.count ?? 0
+        let part = Part(product: product, out: out, outputs: linear.outputs,
+                        tiles: start ..< start + (linear.outputs + product.rowGranule - 1) / product.rowGranule)
+        switch (first, second) {
+        case (nil, _): parts = (part, nil, nil)
+        case (let f?, nil): parts = (f.parts.0, part, nil)
+        case (let f?, let s?): parts = (f.parts.0, s.parts.1, part)
+        }
+        self.x = x
+        xStride = linear.partnerRowBytes
+        self.cols = cols
+    }
+
+    /// The number of tiles of all the products.
+    var count: Int { (parts.2 ?? parts.1 ?? parts.0).tiles.upperBound }
+
+    func callAsFunction(_ start: Int, _ end: Int) {
+        multiply(parts.0, start, end)
+        if let p = parts.1 { multiply(p, start, end) }
+        if let p = parts.2 { multiply(p, start, end) }
+    }
+
+    private func multiply(_ p: Part, _ start: Int, _ end: Int) {
+        let lo = max(start, p.tiles.lowerBound) - p.tiles.lowerBound
+        let hi = min(end, p.tiles.upperBound) - p.tiles.lowerBound
+        guard lo < hi else { return }
+        let g = p.product.rowGranule
+        p.product(rows: lo * g, min(p.outputs, hi * g), x: x, xStride: xStride, cols: cols, y: p.out, yStride: p.outputs)
+    }
+}
+
+/// Rows of activations quantized to a matrix's partner format, a range of rows per call.
+struct QuantizeRows: RangeWork {
+    let quantize: FormatTraits.Quantize
+    let x: UnsafePointer<Float>, inputs: Int
+    let out: UnsafeMutableRawPointer, outStride: Int
+
+    func callAsFunction(_ start: Int, _ end: Int) {
+        for t in start ..< end { quantize(x + t * inputs, out + t * outStride, inputs) }
     }
 }
 

@@ -50,12 +50,7 @@ struct SelfAttention {
         Linear.forward(xn, n: n, workspace: w, (wq, w.q), (wk, w.k), (wv, w.v))
         if let qNorm { rmsNorm(w.q, weight: qNorm, dim: s.headDim, n: n * s.nHeads, eps: normEps) }
         if let kNorm { rmsNorm(w.k, weight: kNorm, dim: s.headDim, n: n * s.nKVHeads, eps: normEps) }
-        let rope = self.rope
-        parallelRanges(n, threads: threads, minimumPerThread: 16) { t0, t1 in
-            for t in t0..<t1 {
-                rope.apply(w.q + t * s.qDim, heads: s.nHeads, w.k + t * s.kvDim, heads: s.nKVHeads, position: start + t)
-            }
-        }
+        parallelRanges(n, threads: threads, minimumPerThread: 16, RotateTokens(rope: rope, shape: s, q: w.q, k: w.k, start: start))
         let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
         let toHalf = w.kernels.quantizer(for: .f16)!
         toHalf(w.k, keys + start * s.kvDim, n * s.kvDim)
@@ -87,17 +82,38 @@ struct FeedForward {
 
     func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int, workspace w: Workspace) {
         Linear.forward(xn, n: n, workspace: w, (gate, w.gate), (up, w.up))
-        let activation = self.activation, vectorized = w.kernels != .portable
-        parallelRanges(n * gate.outputs, threads: w.threads, minimumPerThread: 8192) { i0, i1 in
-            let g = w.gate + i0, u = w.up + i0, count = i1 - i0
-            switch (activation, vectorized) {
-            case (.silu, true): hearth_swiglu(g, u, count)
-            case (.silu, false): swiglu(g, u, count: count)
-            case (.gelu, true): hearth_geglu(g, u, count)
-            case (.gelu, false): geglu(g, u, count: count)
-            }
-        }
+        let gating = Gating(activation: activation, vectorized: w.kernels != .portable, gate: w.gate, up: w.up)
+        parallelRanges(n * gate.outputs, threads: w.threads, minimumPerThread: 8192, gating)
         down.forward(w.gate, out, n: n, workspace: w)
+    }
+}
+
+/// Rope on the q and k rows of tokens start..<end (at positions `start + t`).
+private struct RotateTokens: RangeWork {
+    let rope: Rope, shape: ModelShape
+    let q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>
+    let start: Int
+
+    func callAsFunction(_ t0: Int, _ t1: Int) {
+        for t in t0..<t1 {
+            rope.apply(q + t * shape.qDim, heads: shape.nHeads, k + t * shape.kvDim, heads: shape.nKVHeads, position: start + t)
+        }
+    }
+}
+
+/// gate = act(gate) * up over a range of elements.
+private struct Gating: RangeWork {
+    let activation: FeedForward.Activation, vectorized: Bool
+    let gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>
+
+    func callAsFunction(_ i0: Int, _ i1: Int) {
+        let g = gate + i0, u = up + i0, count = i1 - i0
+        switch (activation, vectorized) {
+        case (.silu, true): hearth_swiglu(g, u, count)
+        case (.silu, false): swiglu(g, u, count: count)
+        case (.gelu, true): hearth_geglu(g, u, count)
+        case (.gelu, false): geglu(g, u, count: count)
+        }
     }
 }
 
