@@ -233,15 +233,15 @@ struct ByteReader {
         return T(littleEndian: v)
     }
 
-    mutating func readString(what: String) throws(GGUFError) -> String {
-        String(decoding: try readStringBytes(what: what), as: UTF8.self)
+    mutating func readString(what: @autoclosure () -> String) throws(GGUFError) -> String {
+        String(decoding: try readStringBytes(what: what()), as: UTF8.self)
     }
 
     /// A string's bytes, in the mapping.
-    mutating func readStringBytes(what: String) throws(GGUFError) -> UnsafeRawBufferPointer {
+    mutating func readStringBytes(what: @autoclosure () -> String) throws(GGUFError) -> UnsafeRawBufferPointer {
         let length: UInt64 = try read()
         guard length <= UInt64(remaining) else {
-            throw GGUFError("file is truncated or corrupt: \(what) claims \(length) bytes at offset \(offset - 8), but only \(remaining) remain")
+            throw GGUFError("file is truncated or corrupt: \(what()) claims \(length) bytes at offset \(offset - 8), but only \(remaining) remain")
         }
         let bytes = UnsafeRawBufferPointer(start: base + offset, count: Int(length))
         offset += Int(length)
