@@ -12,6 +12,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .target(name: "HearthSIMD"),
@@ -21,8 +23,14 @@ let package = Package(
         .target(name: "HearthTemplate"),
         .target(name: "HearthEngine",
                 dependencies: ["HearthKernels", "HearthSIMD", "HearthGGUF", "HearthTokenizer", "HearthTemplate"]),
+        .target(name: "HearthAPI"),
+        .target(name: "HearthServer", dependencies: [
+            "HearthEngine", "HearthAPI",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         .executableTarget(name: "hearth", dependencies: [
-            "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate",
+            "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate", "HearthServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "HearthTestSupport", dependencies: ["HearthGGUF", "HearthKernels"]),
@@ -38,5 +46,9 @@ let package = Package(
         .testTarget(name: "HearthEngineTests",
                     dependencies: ["HearthEngine", "HearthGGUF", "HearthKernels", "HearthTestSupport"],
                     resources: [.copy("Golden")]),
+        .testTarget(name: "HearthServerTests",
+                    dependencies: ["HearthServer", "HearthAPI", "HearthEngine", "HearthTestSupport",
+                                   .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                   .product(name: "HTTPTypes", package: "swift-http-types")]),
     ]
 )

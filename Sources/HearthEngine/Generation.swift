@@ -9,13 +9,17 @@ public struct GenerationOptions: Sendable {
     public var stop: [String]
     /// Keep going past end-of-generation tokens (benchmarks).
     public var ignoreEndOfGeneration: Bool
+    /// Report each generated token's log-probability and this many most likely alternatives
+    /// (`onToken`); nil: none (no cost).
+    public var topLogprobs: Int?
 
     public init(maxTokens: Int = 256, sampling: SamplingParameters = .greedy, stop: [String] = [],
-                ignoreEndOfGeneration: Bool = false) {
+                ignoreEndOfGeneration: Bool = false, topLogprobs: Int? = nil) {
         self.maxTokens = maxTokens
         self.sampling = sampling
         self.stop = stop
         self.ignoreEndOfGeneration = ignoreEndOfGeneration
+        self.topLogprobs = topLogprobs
     }
 }
 
@@ -30,6 +34,37 @@ public enum StopReason: String, Sendable {
     case contextFull = "context"
     /// The caller's callback asked to stop.
     case cancelled
+}
+
+/// A token with its log-probability under the model (log-softmax of the raw logits, before
+/// temperature, penalties or truncation) and the most likely tokens at its position.
+public struct TokenLogprob: Sendable, Equatable {
+    public let id: Int32
+    public let logprob: Float
+    /// The `k` most likely tokens at this position, most likely first (ties: lower id first).
+    public let top: [(id: Int32, logprob: Float)]
+
+    public static func == (a: TokenLogprob, b: TokenLogprob) -> Bool {
+        a.id == b.id && a.logprob == b.logprob && a.top.elementsEqual(b.top) { $0.id == $1.id && $0.logprob == $1.logprob }
+    }
+
+    /// The log-probability of `id` and the `k` most likely tokens in one row of logits.
+    public init(of id: Int32, in logits: UnsafeBufferPointer<Float>, top k: Int) {
+        let logZ = logSumExp(logits)
+        self.id = id
+        logprob = Float(Double(logits[Int(id)]) - logZ)
+        var best: [(id: Int32, logit: Float)] = []
+        if k > 0 {
+            best.reserveCapacity(k + 1)
+            for (i, l) in logits.enumerated() where best.count < k || l > best[best.count - 1].logit {
+                var at = best.count
+                while at > 0 && best[at - 1].logit < l { at -= 1 }
+                best.insert((Int32(i), l), at: at)
+                if best.count > k { best.removeLast() }
+            }
+        }
+        top = best.map { ($0.id, Float(Double($0.logit) - logZ)) }
+    }
 }
 
 public struct GenerationResult: Sendable {
@@ -55,8 +90,12 @@ extension Model {
     /// Generates after `promptTokens`, appended to what the session holds. `onText` receives the
     /// text as it becomes final (whole UTF-8 characters, never part of a stop string); returning
     /// false stops generation.
+    ///
+    /// `onToken` receives each generated token before its text, with its log-probabilities when
+    /// `options.topLogprobs` is set (else nil).
     public func generate(in session: Session, promptTokens: [Int32], options: GenerationOptions,
-                         onText: (String) -> Bool = { _ in true }) throws(EngineError) -> GenerationResult {
+                         onText: (String) -> Bool = { _ in true },
+                         onToken: (Int32, TokenLogprob?) -> Void = { _, _ in }) throws(EngineError) -> GenerationResult {
         if let problem = options.sampling.validate() { throw EngineError(problem) }
         guard options.maxTokens >= 0 else { throw EngineError("max tokens must be 0 or more (got \(options.maxTokens))") }
         guard !promptTokens.isEmpty else { throw EngineError("the prompt is empty") }
@@ -77,9 +116,16 @@ extension Model {
         var text = ""
         var reason = StopReason.maxTokens
         generation: while generated.count < options.maxTokens {
+            // The sampler rewrites the logits: keep the model's own row for the log-probabilities.
+            let modelRow = options.topLogprobs == nil ? nil : Array(logits)
             let id = sampler.sample(logits, history: session.tokens)
             if eog.contains(id) && !options.ignoreEndOfGeneration { reason = .endOfGeneration; break }
             generated.append(id)
+            if let modelRow, let k = options.topLogprobs {
+                onToken(id, modelRow.withUnsafeBufferPointer { TokenLogprob(of: id, in: $0, top: k) })
+            } else {
+                onToken(id, nil)
+            }
             let (piece, hit) = stops.push(detokenizer.append(id))
             text += piece
             if !piece.isEmpty && !onText(piece) { reason = .cancelled; break generation }
@@ -135,4 +181,25 @@ public struct StopStringFilter: Sendable {
     }
 
     public mutating func flush() -> String { defer { pending = "" }; return pending }
+}
+
+extension Model {
+    /// The log-probability of each prompt token given the ones before it, and the `top` most
+    /// likely tokens at each position, as OpenAI's `/v1/completions` with `echo` and `logprobs`
+    /// reports them. The first token has none (nothing predicts it). The session is emptied first.
+    public func scorePrompt(_ tokens: [Int32], in session: Session, top: Int) throws(EngineError) -> [TokenLogprob?] {
+        guard !tokens.isEmpty else { throw EngineError("the prompt is empty") }
+        guard tokens.count <= session.contextSize else {
+            throw EngineError("the prompt has \(tokens.count) tokens but the context holds \(session.contextSize)")
+        }
+        session.rewind(to: 0)
+        let logits = try session.evaluate(tokens, rows: .all)
+        let vocab = session.vocabularySize
+        var result: [TokenLogprob?] = [nil]
+        for i in 1..<tokens.count {
+            let row = UnsafeBufferPointer(rebasing: logits[(i - 1) * vocab ..< i * vocab])
+            result.append(TokenLogprob(of: tokens[i], in: row, top: top))
+        }
+        return result
+    }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Hearth: ParsableCommand {
+struct Hearth: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Run open language models (GGUF files) on your own machine.",
@@ -11,7 +11,7 @@ struct Hearth: ParsableCommand {
           hearth run ~/.cache/hearth/models/SmolLM2-135M-Instruct.Q4_1.gguf "Once upon a time"
         """,
         version: hearthVersion,
-        subcommands: [RunCommand.self, PerplexityCommand.self, BenchCommand.self, InspectCommand.self])
+        subcommands: [RunCommand.self, ServeCommand.self, PerplexityCommand.self, BenchCommand.self, InspectCommand.self])
 }
 
 let hearthVersion = "0.1.0"

@@ -1,0 +1,156 @@
+/// Request and response bodies of Ollama's API (`/api/...`), as its docs/api.md gives them.
+public enum Ollama {}
+
+extension Ollama {
+    /// The `options` bag: the model parameters Hearth honours. Others are accepted and ignored,
+    /// as Ollama ignores options a runner does not know.
+    public struct Options: Codable, Sendable {
+        public var temperature: Double?
+        public var top_p: Double?
+        public var top_k: Int?
+        public var min_p: Double?
+        public var seed: Int?
+        public var num_predict: Int?
+        public var num_ctx: Int?
+        public var stop: [String]?
+        public var repeat_penalty: Double?
+        public var repeat_last_n: Int?
+        public var presence_penalty: Double?
+        public var frequency_penalty: Double?
+        public init() {}
+    }
+
+    public struct GenerateRequest: Codable, Sendable {
+        public var model: String
+        public var prompt: String?
+        public var suffix: String?
+        public var system: String?
+        /// Do not apply the chat template: the prompt goes to the model as it is.
+        public var raw: Bool?
+        public var stream: Bool?
+        public var format: JSONValue?
+        public var options: Options?
+        public var keep_alive: JSONValue?
+    }
+
+    public struct ChatRequest: Codable, Sendable {
+        public var model: String
+        public var messages: [Message]?
+        public var stream: Bool?
+        public var format: JSONValue?
+        public var options: Options?
+        public var tools: [JSONValue]?
+        public var keep_alive: JSONValue?
+    }
+
+    public struct Message: Codable, Sendable {
+        public var role: String
+        public var content: String
+        public init(role: String, content: String) { self.role = role; self.content = content }
+    }
+
+    /// One line of a `/api/generate` stream, or the whole answer when not streaming. The last
+    /// one has `done: true` and the counts and durations (nanoseconds).
+    public struct GenerateResponse: Codable, Sendable {
+        public var model: String
+        public var created_at: String
+        public var response: String
+        public var done: Bool
+        public var done_reason: String?
+        public var total_duration: Int?
+        public var load_duration: Int?
+        public var prompt_eval_count: Int?
+        public var prompt_eval_duration: Int?
+        public var eval_count: Int?
+        public var eval_duration: Int?
+
+        public init(model: String, created_at: String, response: String, done: Bool) {
+            self.model = model; self.created_at = created_at; self.response = response; self.done = done
+        }
+    }
+
+    public struct ChatResponse: Codable, Sendable {
+        public var model: String
+        public var created_at: String
+        public var message: Message
+        public var done: Bool
+        public var done_reason: String?
+        public var total_duration: Int?
+        public var load_duration: Int?
+        public var prompt_eval_count: Int?
+        public var prompt_eval_duration: Int?
+        public var eval_count: Int?
+        public var eval_duration: Int?
+
+        public init(model: String, created_at: String, message: Message, done: Bool) {
+            self.model = model; self.created_at = created_at; self.message = message; self.done = done
+        }
+    }
+
+    public struct Details: Codable, Sendable {
+        public var parent_model = ""
+        public var format = "gguf"
+        public var family: String
+        public var families: [String]
+        public var parameter_size: String
+        public var quantization_level: String
+        public init(family: String, parameter_size: String, quantization_level: String) {
+            self.family = family; families = [family]; self.parameter_size = parameter_size; self.quantization_level = quantization_level
+        }
+    }
+
+    public struct ModelEntry: Codable, Sendable {
+        public var name: String
+        public var model: String
+        public var modified_at: String
+        public var size: Int
+        public var digest: String
+        public var details: Details
+        /// `/api/ps` only.
+        public var expires_at: String?
+        public var size_vram: Int?
+
+        public init(name: String, modified_at: String, size: Int, digest: String, details: Details) {
+            self.name = name; model = name; self.modified_at = modified_at; self.size = size; self.digest = digest; self.details = details
+        }
+    }
+
+    public struct ModelList: Codable, Sendable {
+        public var models: [ModelEntry]
+        public init(models: [ModelEntry]) { self.models = models }
+    }
+
+    public struct ShowRequest: Codable, Sendable {
+        public var model: String?
+        /// The older spelling of `model`.
+        public var name: String?
+    }
+
+    public struct ShowResponse: Codable, Sendable {
+        public var license: String?
+        public var modelfile: String
+        public var parameters: String
+        public var template: String
+        public var details: Details
+        public var model_info: [String: JSONValue]
+        public var capabilities: [String]
+        public var modified_at: String
+
+        public init(license: String?, modelfile: String, parameters: String, template: String, details: Details,
+                    model_info: [String: JSONValue], capabilities: [String], modified_at: String) {
+            self.license = license; self.modelfile = modelfile; self.parameters = parameters; self.template = template
+            self.details = details; self.model_info = model_info; self.capabilities = capabilities; self.modified_at = modified_at
+        }
+    }
+
+    public struct Version: Codable, Sendable {
+        public var version: String
+        public init(version: String) { self.version = version }
+    }
+
+    /// `{"error": "..."}`
+    public struct ErrorResponse: Codable, Sendable {
+        public var error: String
+        public init(error: String) { self.error = error }
+    }
+}

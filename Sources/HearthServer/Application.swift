@@ -1,0 +1,24 @@
+import Hummingbird
+import Logging
+
+/// The HTTP application: every route on one router, served on the configured address.
+/// Graceful shutdown on SIGTERM and SIGINT comes from `runService()`: the listener closes and
+/// in-flight requests finish.
+public func buildApplication(state: ServerState, logger: Logger? = nil) -> some ApplicationProtocol {
+    let router = buildRouter(state: state)
+    var log = logger ?? Logger(label: "hearth.serve")
+    if logger == nil { log.logLevel = .warning }
+    return Application(router: router,
+                       configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port),
+                                            serverName: "hearth/\(state.configuration.version)"),
+                       logger: log)
+}
+
+/// The router alone (for in-process tests).
+public func buildRouter(state: ServerState) -> Router<BasicRequestContext> {
+    let router = Router()
+    UtilityController(state: state).addRoutes(to: router)
+    OpenAIController(state: state).addRoutes(to: router)
+    OllamaController(state: state).addRoutes(to: router)
+    return router
+}

@@ -1,0 +1,51 @@
+import HearthEngine
+import Synchronization
+
+/// One request's work for the engine: a prompt to extend (and optionally score), and where the
+/// results go. Made by a controller, run by `GenerationScheduler` on one of its engine threads.
+public final class GenerationJob: Sendable {
+    /// What the runner reports, in order: pieces of text (with the log-probabilities of the
+    /// tokens they came from, when asked), then exactly one `finished` or `failed`.
+    public enum Event: Sendable {
+        /// Log-probabilities of the prompt tokens (`scorePrompt` jobs), sent first.
+        case promptLogprobs([TokenLogprob?])
+        case text(String, [TokenLogprob])
+        case finished(Summary)
+        case failed(String)
+    }
+
+    public struct Summary: Sendable {
+        public let promptTokens: Int
+        /// Prompt tokens that were already in the session's cache (prefix reuse).
+        public let cachedTokens: Int
+        public let generatedTokens: Int
+        public let stopReason: StopReason
+        public let promptSeconds: Double
+        public let generationSeconds: Double
+        public let queuedSeconds: Double
+    }
+
+    public let id: Int
+    public let model: ServedModel
+    public let promptTokens: [Int32]
+    public let options: GenerationOptions
+    /// Also report the log-probability of every prompt token (echo + logprobs).
+    public let scorePrompt: Bool
+    let events: AsyncStream<Event>.Continuation
+    private let stopRequested = Atomic<Bool>(false)
+    let created = ContinuousClock.now
+
+    init(id: Int, model: ServedModel, promptTokens: [Int32], options: GenerationOptions, scorePrompt: Bool,
+         events: AsyncStream<Event>.Continuation) {
+        self.id = id
+        self.model = model
+        self.promptTokens = promptTokens
+        self.options = options
+        self.scorePrompt = scorePrompt
+        self.events = events
+    }
+
+    /// Asks the runner to stop after the current token.
+    func requestStop() { stopRequested.store(true, ordering: .relaxed) }
+    var shouldStop: Bool { stopRequested.load(ordering: .relaxed) }
+}

@@ -1,0 +1,82 @@
+import HearthAPI
+import HearthEngine
+
+/// What the OpenAI and Ollama routes share between receiving a request and running it.
+enum GenerationRequest {
+    /// The engine options for a prompt of `promptTokens` tokens in a slot of `contextSize`,
+    /// or a 400 naming both numbers when the request cannot fit (never a silent truncation).
+    /// Without `maxTokens`, generation may run until the context is full.
+    static func options(promptTokens: Int, maxTokens: Int?, maxTokensName: String, contextSize: Int,
+                        sampling: SamplingParameters, stop: [String], topLogprobs: Int?) throws(APIError) -> GenerationOptions {
+        guard promptTokens > 0 else { throw .badRequest("the prompt is empty") }
+        guard promptTokens < contextSize else {
+            throw .badRequest("the prompt has \(promptTokens) tokens but the context holds \(contextSize); shorten the prompt or start the server with a larger --ctx-size")
+        }
+        if let maxTokens {
+            guard maxTokens >= 0 else { throw .badRequest("\(maxTokensName) must be 0 or more (got \(maxTokens))") }
+            guard promptTokens + maxTokens <= contextSize else {
+                throw .badRequest("the prompt has \(promptTokens) tokens and \(maxTokensName) is \(maxTokens): together \(promptTokens + maxTokens), more than the context of \(contextSize) tokens")
+            }
+        }
+        if let problem = sampling.validate() { throw .badRequest(problem) }
+        return GenerationOptions(maxTokens: maxTokens ?? (contextSize - promptTokens), sampling: sampling,
+                                 stop: stop, topLogprobs: topLogprobs)
+    }
+
+    /// Sampling parameters from a request's fields; what it leaves out keeps Hearth's defaults
+    /// (top-k 40, min-p 0.05), except the temperature, whose default is the API's.
+    static func sampling(temperature: Double?, defaultTemperature: Float, topP: Double?, topK: Int? = nil,
+                         minP: Double? = nil, seed: Int?, repeatPenalty: Double? = nil, repeatWindow: Int? = nil,
+                         presencePenalty: Double?, frequencyPenalty: Double?) -> SamplingParameters {
+        var p = SamplingParameters()
+        p.temperature = temperature.map(Float.init) ?? defaultTemperature
+        if let topP { p.topP = Float(topP) }
+        if let topK { p.topK = topK }
+        if let minP { p.minP = Float(minP) }
+        p.seed = seed.map { UInt64(bitPattern: Int64($0)) } ?? UInt64.random(in: .min ... .max)
+        if let repeatPenalty { p.repetitionPenalty = Float(repeatPenalty) }
+        if let repeatWindow { p.penaltyWindow = repeatWindow }
+        if let presencePenalty { p.presencePenalty = Float(presencePenalty) }
+        if let frequencyPenalty { p.frequencyPenalty = Float(frequencyPenalty) }
+        return p
+    }
+
+    /// A token's text (its bytes, decoded leniently) and bytes, as logprobs report them.
+    static func tokenText(_ id: Int32, _ model: Model) -> (text: String, bytes: [UInt8]) {
+        let bytes = model.tokenizer.piece(id)
+        return (String(decoding: bytes, as: UTF8.self), bytes)
+    }
+
+    /// Runs a submitted job to the end and gathers what it produced; a failure is a 500.
+    static func collect(_ handle: GenerationScheduler.Handle) async throws(APIError) -> Collected {
+        defer { handle.cancel() }
+        var result = Collected()
+        for await event in handle.events {
+            switch event {
+            case .promptLogprobs(let scores): result.promptLogprobs = scores
+            case .text(let text, let logprobs):
+                result.text += text
+                result.logprobs += logprobs
+            case .finished(let summary): result.summary = summary
+            case .failed(let message): throw APIError(.internalServerError, message, type: "server_error")
+            }
+        }
+        guard result.summary != nil else { throw APIError(.serviceUnavailable, "the request was cancelled before it finished") }
+        return result
+    }
+
+    struct Collected {
+        var text = ""
+        var logprobs: [TokenLogprob] = []
+        var promptLogprobs: [TokenLogprob?] = []
+        var summary: GenerationJob.Summary?
+    }
+
+    /// OpenAI's `finish_reason` (and Ollama's `done_reason`) for an engine stop reason.
+    static func finishReason(_ reason: StopReason) -> String {
+        switch reason {
+        case .maxTokens, .contextFull: "length"
+        case .endOfGeneration, .stopString, .cancelled: "stop"
+        }
+    }
+}

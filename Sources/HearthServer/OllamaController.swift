@@ -1,0 +1,196 @@
+import Foundation
+import HearthAPI
+import HearthEngine
+import Hummingbird
+
+/// `/api/...`: Ollama's API.
+struct OllamaController {
+    let state: ServerState
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/api/generate", use: routed(.ollama, "api_generate", state, generate))
+        router.post("/api/chat", use: routed(.ollama, "api_chat", state, chat))
+        router.get("/api/tags", use: routed(.ollama, "api_tags", state, tags))
+        router.get("/api/ps", use: routed(.ollama, "api_ps", state, running))
+        router.post("/api/show", use: routed(.ollama, "api_show", state, show))
+        router.get("/api/version", use: routed(.ollama, "api_version", state) { _, _ in
+            JSON.response(Ollama.Version(version: state.configuration.version))
+        })
+        for path in ["/api/delete", "/api/copy", "/api/pull", "/api/push", "/api/create", "/api/embed", "/api/embeddings"] {
+            let verb = path.dropFirst(5)
+            router.on(RouterPath(path), method: path == "/api/delete" ? .delete : .post,
+                      use: routed(.ollama, "api_" + verb, state) { _, _ in
+                throw APIError(.notImplemented, "\(path) is not supported yet: models are the files given to 'hearth serve --models'",
+                               type: "not_implemented")
+            })
+        }
+    }
+
+    // MARK: generation
+
+    func generate(_ request: Request, _ body: ByteBuffer) async throws -> Response {
+        let req = try JSON.decode(Ollama.GenerateRequest.self, from: body)
+        let served = try model(req.model)
+        try Self.refuseFormat(req.format)
+        if req.suffix != nil { throw APIError.badRequest("'suffix' (fill-in-the-middle) is not supported yet") }
+        let promptText = req.prompt ?? ""
+        guard !promptText.isEmpty else {
+            // Ollama answers an empty prompt by loading the model: it is loaded already.
+            var done = Ollama.GenerateResponse(model: req.model, created_at: Self.now(), response: "", done: true)
+            done.done_reason = "load"
+            return JSON.response(done)
+        }
+        let prompt: String
+        if req.raw == true || served.model.chatTemplate == nil {
+            prompt = (req.system.map { $0 + "\n\n" } ?? "") + promptText
+        } else {
+            let messages = (req.system.map { [ChatMessage.system($0)] } ?? []) + [ChatMessage.user(promptText)]
+            do { prompt = try served.model.renderChat(messages) } catch { throw APIError.badRequest(error.message) }
+        }
+        return try await run(served, prompt: prompt, options: req.options, stream: req.stream ?? true, name: req.model) { text, done in
+            Ollama.GenerateResponse(model: req.model, created_at: Self.now(), response: text, done: done)
+        }
+    }
+
+    func chat(_ request: Request, _ body: ByteBuffer) async throws -> Response {
+        let req = try JSON.decode(Ollama.ChatRequest.self, from: body)
+        let served = try model(req.model)
+        try Self.refuseFormat(req.format)
+        if let tools = req.tools, !tools.isEmpty { throw APIError.badRequest("tools are not supported yet (tool calls are not parsed)") }
+        guard let messages = req.messages, !messages.isEmpty else {
+            var done = Ollama.ChatResponse(model: req.model, created_at: Self.now(), message: .init(role: "assistant", content: ""), done: true)
+            done.done_reason = "load"
+            return JSON.response(done)
+        }
+        let prompt: String
+        do { prompt = try served.model.renderChat(messages.map { ChatMessage(role: $0.role, content: $0.content) }) } catch {
+            throw APIError.badRequest(error.message)
+        }
+        return try await run(served, prompt: prompt, options: req.options, stream: req.stream ?? true, name: req.model) { text, done in
+            Ollama.ChatResponse(model: req.model, created_at: Self.now(), message: .init(role: "assistant", content: text), done: done)
+        }
+    }
+
+    /// What `/api/generate` and `/api/chat` share: the options, the job, and the answer
+    /// (NDJSON lines when streaming, one object when not), whose last object carries the counts
+    /// and durations in nanoseconds.
+    private func run<R: OllamaReply>(_ served: ServedModel, prompt: String, options o: Ollama.Options?, stream: Bool, name: String,
+                                     reply: @escaping @Sendable (String, Bool) -> R) async throws -> Response {
+        let o = o ?? Ollama.Options()
+        let tokens = served.model.tokenize(prompt)
+        if let ctx = o.num_ctx, ctx > state.configuration.contextSize {
+            throw APIError.badRequest("num_ctx \(ctx) is larger than this server's context of \(state.configuration.contextSize) tokens (start it with --ctx-size \(ctx))")
+        }
+        let sampling = GenerationRequest.sampling(
+            temperature: o.temperature, defaultTemperature: 0.8, topP: o.top_p ?? 0.9, topK: o.top_k, minP: o.min_p ?? 0,
+            seed: o.seed, repeatPenalty: o.repeat_penalty ?? 1.1, repeatWindow: o.repeat_last_n,
+            presencePenalty: o.presence_penalty, frequencyPenalty: o.frequency_penalty)
+        let maxTokens = o.num_predict.flatMap { $0 < 0 ? nil : $0 }
+        let options = try GenerationRequest.options(promptTokens: tokens.count, maxTokens: maxTokens, maxTokensName: "num_predict",
+                                                    contextSize: state.configuration.contextSize, sampling: sampling,
+                                                    stop: o.stop ?? [], topLogprobs: nil)
+        let handle: GenerationScheduler.Handle
+        do { handle = try state.scheduler.submit(model: served, promptTokens: tokens, options: options) } catch { throw APIError.queueFull }
+        let started = ContinuousClock.now
+        @Sendable func final(_ summary: GenerationJob.Summary, text: String) -> R {
+            var last = reply(text, true)
+            let ns = { (s: Double) in Int(s * 1e9) }
+            last.done_reason = GenerationRequest.finishReason(summary.stopReason)
+            last.total_duration = ns((ContinuousClock.now - started).seconds)
+            last.load_duration = 0
+            last.prompt_eval_count = summary.promptTokens - summary.cachedTokens
+            last.prompt_eval_duration = ns(summary.promptSeconds)
+            last.eval_count = summary.generatedTokens
+            last.eval_duration = ns(summary.generationSeconds)
+            return last
+        }
+        guard stream else {
+            let result = try await GenerationRequest.collect(handle)
+            return JSON.response(final(result.summary!, text: result.text))
+        }
+        return NDJSON.response { send in
+            defer { handle.cancel() }
+            for await event in handle.events {
+                switch event {
+                case .text(let text, _): if !text.isEmpty { try await send(reply(text, false)) }
+                case .finished(let summary): try await send(final(summary, text: ""))
+                case .failed(let message): try await send(Ollama.ErrorResponse(error: message))
+                case .promptLogprobs: break
+                }
+            }
+        }
+    }
+
+    // MARK: models
+
+    func tags(_ request: Request, _ body: ByteBuffer) throws -> Response {
+        JSON.response(Ollama.ModelList(models: try state.registry().models.map(entry)))
+    }
+
+    func running(_ request: Request, _ body: ByteBuffer) throws -> Response {
+        JSON.response(Ollama.ModelList(models: try state.registry().models.map { served in
+            var e = entry(served)
+            e.expires_at = "9999-12-31T23:59:59Z"  // loaded for the server's life
+            e.size_vram = 0
+            return e
+        }))
+    }
+
+    func show(_ request: Request, _ body: ByteBuffer) throws -> Response {
+        let req = try JSON.decode(Ollama.ShowRequest.self, from: body)
+        guard let name = req.model ?? req.name else { throw APIError.badRequest("the body has no 'model'") }
+        let served = try model(name)
+        let file = served.model.file
+        var info: [String: JSONValue] = [:]
+        for key in file.metadataKeys where !key.hasPrefix("tokenizer.ggml.") {
+            switch file.metadata[key] {
+            case .string(let s)?: info[key] = .string(s)
+            case let v? where v.double != nil: info[key] = .number(v.double!)
+            case .bool(let b)?: info[key] = .bool(b)
+            default: break
+            }
+        }
+        return JSON.response(Ollama.ShowResponse(
+            license: file.string("general.license"), modelfile: "FROM \(served.path)\n", parameters: "",
+            template: file.string("tokenizer.chat_template") ?? "", details: details(served), model_info: info,
+            capabilities: ["completion"], modified_at: Self.timestamp(served.modified)))
+    }
+
+    private func entry(_ served: ServedModel) -> Ollama.ModelEntry {
+        Ollama.ModelEntry(name: served.name, modified_at: Self.timestamp(served.modified), size: served.fileSize,
+                          digest: "", details: details(served))
+    }
+
+    private func details(_ served: ServedModel) -> Ollama.Details {
+        Ollama.Details(family: served.model.architecture, parameter_size: served.parameterSize, quantization_level: served.quantization)
+    }
+
+    private func model(_ name: String) throws(APIError) -> ServedModel {
+        let registry = try state.registry()
+        guard let served = registry.model(named: name) else { throw APIError.modelNotFound(name, registry: registry) }
+        return served
+    }
+
+    private static func refuseFormat(_ format: JSONValue?) throws(APIError) {
+        if let format, format != .null, format != .string("") {
+            throw APIError.badRequest("'format' (JSON output) is not supported yet: constrained decoding is not implemented")
+        }
+    }
+
+    static func now() -> String { timestamp(Date()) }
+    static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
+}
+
+/// The final-object fields `/api/generate` and `/api/chat` replies share.
+protocol OllamaReply: Encodable, Sendable {
+    var done_reason: String? { get set }
+    var total_duration: Int? { get set }
+    var load_duration: Int? { get set }
+    var prompt_eval_count: Int? { get set }
+    var prompt_eval_duration: Int? { get set }
+    var eval_count: Int? { get set }
+    var eval_duration: Int? { get set }
+}
+
+extension Ollama.GenerateResponse: OllamaReply {}
+extension Ollama.ChatResponse: OllamaReply {}

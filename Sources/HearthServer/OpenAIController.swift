@@ -1,0 +1,241 @@
+import Foundation
+import HearthAPI
+import HearthEngine
+import Hummingbird
+
+/// `/v1/chat/completions`, `/v1/completions`, `/v1/models`: the OpenAI API.
+struct OpenAIController {
+    let state: ServerState
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/v1/chat/completions", use: routed(.openAI, "chat_completions", state, chat))
+        router.post("/v1/completions", use: routed(.openAI, "completions", state, complete))
+        router.get("/v1/models", use: routed(.openAI, "models", state, models))
+    }
+
+    func models(_ request: Request, _ body: ByteBuffer) throws -> Response {
+        let registry = try state.registry()
+        return JSON.response(OpenAI.ModelList(data: registry.models.map {
+            OpenAI.ModelInfo(id: $0.name, created: Int($0.modified.timeIntervalSince1970), owned_by: "hearth")
+        }))
+    }
+
+    // MARK: chat
+
+    func chat(_ request: Request, _ body: ByteBuffer) async throws -> Response {
+        let req = try JSON.decode(OpenAI.ChatRequest.self, from: body)
+        let registry = try state.registry()
+        guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
+        try Self.refuseUnsupported(n: req.n, responseFormat: req.response_format, tools: req.tools, toolChoice: req.tool_choice)
+        guard !req.messages.isEmpty else { throw APIError.badRequest("'messages' is empty") }
+        var messages: [ChatMessage] = []
+        for (i, m) in req.messages.enumerated() {
+            switch m.content {
+            case nil: messages.append(ChatMessage(role: m.role, content: .none, name: m.name, toolCallID: m.tool_call_id))
+            case let content?:
+                guard let text = content.text else {
+                    throw APIError.badRequest("messages[\(i)].content has a part that is not text; this model reads text only")
+                }
+                messages.append(ChatMessage(role: m.role, content: .string(text), name: m.name, toolCallID: m.tool_call_id))
+            }
+        }
+        let prompt: String
+        do { prompt = try served.model.renderChat(messages) } catch { throw APIError.badRequest(error.message) }
+        let tokens = served.model.tokenize(prompt)
+        if let k = req.top_logprobs, !(0...20).contains(k) { throw APIError.badRequest("top_logprobs must be between 0 and 20 (got \(k))") }
+        let options = try GenerationRequest.options(
+            promptTokens: tokens.count, maxTokens: req.max_completion_tokens ?? req.max_tokens,
+            maxTokensName: req.max_completion_tokens != nil ? "max_completion_tokens" : "max_tokens",
+            contextSize: state.configuration.contextSize,
+            sampling: GenerationRequest.sampling(temperature: req.temperature, defaultTemperature: 1, topP: req.top_p,
+                                                 seed: req.seed, presencePenalty: req.presence_penalty,
+                                                 frequencyPenalty: req.frequency_penalty),
+            stop: req.stop?.values ?? [], topLogprobs: req.logprobs == true ? (req.top_logprobs ?? 0) : nil)
+        let handle = try submit(served, tokens, options)
+        let id = "chatcmpl-\(handle.id)-\(UInt32.random(in: .min ... .max))"
+        let created = Int(Date().timeIntervalSince1970)
+        let model = served.model
+
+        @Sendable func logprobs(_ list: [TokenLogprob]) -> OpenAI.ChoiceLogprobs {
+            OpenAI.ChoiceLogprobs(content: list.map { lp in
+                let (text, bytes) = GenerationRequest.tokenText(lp.id, model)
+                return OpenAI.TokenLogprob(token: text, logprob: Double(lp.logprob), bytes: bytes, top_logprobs: lp.top.map {
+                    let (t, b) = GenerationRequest.tokenText($0.id, model)
+                    return OpenAI.TopLogprob(token: t, logprob: Double($0.logprob), bytes: b)
+                })
+            })
+        }
+
+        guard req.stream == true else {
+            let result = try await GenerationRequest.collect(handle)
+            let summary = result.summary!
+            return JSON.response(OpenAI.ChatResponse(
+                id: id, created: created, model: served.name,
+                choices: [OpenAI.ChatChoice(index: 0, message: .init(content: result.text),
+                                            logprobs: options.topLogprobs == nil ? nil : logprobs(result.logprobs),
+                                            finish_reason: GenerationRequest.finishReason(summary.stopReason))],
+                usage: .init(prompt: summary.promptTokens, completion: summary.generatedTokens)))
+        }
+        let includeUsage = req.stream_options?.include_usage == true
+        let wantLogprobs = options.topLogprobs != nil
+        return ServerSentEvents.response { send in
+            defer { handle.cancel() }
+            func chunk(_ delta: OpenAI.Delta, _ lps: [TokenLogprob] = [], finish: String? = nil) -> OpenAI.ChatChunk {
+                OpenAI.ChatChunk(id: id, created: created, model: served.name,
+                                 choices: [.init(index: 0, delta: delta, logprobs: wantLogprobs && !lps.isEmpty ? logprobs(lps) : nil,
+                                                 finish_reason: finish)])
+            }
+            try await send(chunk(.init(role: "assistant", content: "")))
+            for await event in handle.events {
+                switch event {
+                case .text(let text, let lps): try await send(chunk(.init(content: text), lps))
+                case .finished(let summary):
+                    try await send(chunk(.init(), finish: GenerationRequest.finishReason(summary.stopReason)))
+                    if includeUsage {
+                        try await send(OpenAI.ChatChunk(id: id, created: created, model: served.name, choices: [],
+                                                        usage: .init(prompt: summary.promptTokens, completion: summary.generatedTokens)))
+                    }
+                case .failed(let message):
+                    try await send(OpenAI.ErrorResponse(message: message, type: "server_error"))
+                case .promptLogprobs: break
+                }
+            }
+        }
+    }
+
+    // MARK: completions
+
+    func complete(_ request: Request, _ body: ByteBuffer) async throws -> Response {
+        let req = try JSON.decode(OpenAI.CompletionRequest.self, from: body)
+        let registry = try state.registry()
+        guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
+        try Self.refuseUnsupported(n: req.n, responseFormat: nil, tools: nil, toolChoice: nil)
+        let model = served.model
+        let vocab = model.tokenizer.vocabularySize
+        func ids(_ list: [Int], _ index: Int) throws(APIError) -> [Int32] {
+            if let bad = list.first(where: { $0 < 0 || $0 >= vocab }) {
+                throw APIError.badRequest("prompt[\(index)] has token id \(bad), outside the vocabulary (0..<\(vocab))")
+            }
+            return list.map { Int32($0) }
+        }
+        let prompts: [[Int32]]
+        switch req.prompt {
+        case .text(let s): prompts = [model.tokenize(s)]
+        case .texts(let list): prompts = list.map { model.tokenize($0) }
+        case .tokens(let list): prompts = [try ids(list, 0)]
+        case .tokenLists(let lists): prompts = try lists.enumerated().map { i, l throws(APIError) in try ids(l, i) }
+        }
+        guard !prompts.isEmpty else { throw APIError.badRequest("'prompt' is empty") }
+        if let k = req.logprobs, !(0...20).contains(k) { throw APIError.badRequest("logprobs must be between 0 and 20 (got \(k))") }
+        let echo = req.echo == true
+        if req.stream == true && (prompts.count > 1 || echo) {
+            throw APIError.badRequest("streaming takes one prompt and no echo")
+        }
+        let sampling = GenerationRequest.sampling(temperature: req.temperature, defaultTemperature: 1, topP: req.top_p, seed: req.seed,
+                                                  presencePenalty: req.presence_penalty, frequencyPenalty: req.frequency_penalty)
+        var jobs: [(tokens: [Int32], options: GenerationOptions)] = []
+        for tokens in prompts {
+            jobs.append((tokens, try GenerationRequest.options(
+                promptTokens: tokens.count, maxTokens: req.max_tokens ?? 16, maxTokensName: "max_tokens",
+                contextSize: state.configuration.contextSize, sampling: sampling, stop: req.stop?.values ?? [],
+                topLogprobs: req.logprobs)))
+        }
+        let id = "cmpl-\(UInt32.random(in: .min ... .max))"
+        let created = Int(Date().timeIntervalSince1970)
+
+        if req.stream == true {
+            let handle = try submit(served, jobs[0].tokens, jobs[0].options)
+            return ServerSentEvents.response { send in
+                defer { handle.cancel() }
+                for await event in handle.events {
+                    switch event {
+                    case .text(let text, let lps):
+                        try await send(OpenAI.CompletionResponse(id: id, created: created, model: served.name, choices: [
+                            .init(text: text, index: 0, logprobs: req.logprobs == nil ? nil : Self.completionLogprobs(lps.map { $0 }, model, startOffset: 0),
+                                  finish_reason: nil)], usage: nil))
+                    case .finished(let summary):
+                        try await send(OpenAI.CompletionResponse(id: id, created: created, model: served.name, choices: [
+                            .init(text: "", index: 0, logprobs: nil, finish_reason: GenerationRequest.finishReason(summary.stopReason))],
+                            usage: req.stream_options?.include_usage == true ? .init(prompt: summary.promptTokens, completion: summary.generatedTokens) : nil))
+                    case .failed(let message): try await send(OpenAI.ErrorResponse(message: message, type: "server_error"))
+                    case .promptLogprobs: break
+                    }
+                }
+            }
+        }
+
+        var choices: [OpenAI.CompletionChoice] = []
+        var promptTotal = 0, completionTotal = 0
+        for (index, job) in jobs.enumerated() {
+            let handle = try submit(served, job.tokens, job.options, scorePrompt: echo && req.logprobs != nil)
+            let result = try await GenerationRequest.collect(handle)
+            let summary = result.summary!
+            promptTotal += summary.promptTokens
+            completionTotal += summary.generatedTokens
+            var text = result.text
+            var logprobs: OpenAI.CompletionLogprobs?
+            if echo {
+                let promptText = model.tokenizer.decode(job.tokens)
+                text = promptText + text
+                if req.logprobs != nil {
+                    var all = Self.completionLogprobs(result.promptLogprobs, model, startOffset: 0, ids: job.tokens)
+                    let generated = Self.completionLogprobs(result.logprobs.map { $0 }, model, startOffset: promptText.utf8.count)
+                    all.tokens += generated.tokens
+                    all.token_logprobs += generated.token_logprobs
+                    all.top_logprobs += generated.top_logprobs
+                    all.text_offset += generated.text_offset
+                    logprobs = all
+                }
+            } else if req.logprobs != nil {
+                logprobs = Self.completionLogprobs(result.logprobs.map { $0 }, model, startOffset: 0)
+            }
+            choices.append(.init(text: text, index: index, logprobs: logprobs, finish_reason: GenerationRequest.finishReason(summary.stopReason)))
+        }
+        return JSON.response(OpenAI.CompletionResponse(id: id, created: created, model: served.name, choices: choices,
+                                                       usage: .init(prompt: promptTotal, completion: completionTotal)))
+    }
+
+    /// The legacy logprobs arrays for tokens (`ids` when some entries are nil: the first prompt
+    /// token), with byte offsets of each token's text starting at `startOffset`.
+    static func completionLogprobs(_ entries: [TokenLogprob?], _ model: Model, startOffset: Int, ids: [Int32]? = nil) -> OpenAI.CompletionLogprobs {
+        var out = OpenAI.CompletionLogprobs()
+        var offset = startOffset
+        for (i, entry) in entries.enumerated() {
+            guard let id = entry?.id ?? ids?[i] else { continue }
+            let (text, bytes) = GenerationRequest.tokenText(id, model)
+            out.tokens.append(text)
+            out.text_offset.append(offset)
+            offset += bytes.count
+            out.token_logprobs.append(entry.map { Double($0.logprob) })
+            out.top_logprobs.append(entry.map { e in
+                var top: [String: Double] = [:]
+                for t in e.top {
+                    let key = GenerationRequest.tokenText(t.id, model).text
+                    if top[key] == nil { top[key] = Double(t.logprob) }
+                }
+                return top
+            })
+        }
+        return out
+    }
+
+    // MARK: shared
+
+    private func submit(_ served: ServedModel, _ tokens: [Int32], _ options: GenerationOptions,
+                        scorePrompt: Bool = false) throws(APIError) -> GenerationScheduler.Handle {
+        do { return try state.scheduler.submit(model: served, promptTokens: tokens, options: options, scorePrompt: scorePrompt) } catch {
+            throw APIError.queueFull
+        }
+    }
+
+    /// Features of the API that Hearth does not do yet: said, not ignored.
+    static func refuseUnsupported(n: Int?, responseFormat: OpenAI.ResponseFormat?, tools: [JSONValue]?, toolChoice: JSONValue?) throws(APIError) {
+        if let n, n != 1 { throw APIError.badRequest("n = \(n) is not supported: Hearth returns one choice per request") }
+        if let format = responseFormat, format.type != "text" {
+            throw APIError.badRequest("response_format '\(format.type)' is not supported yet (constrained decoding is not implemented)")
+        }
+        if let tools, !tools.isEmpty, toolChoice?.string != "none" {
+            throw APIError.badRequest("tools are not supported yet (tool calls are not parsed); send no tools or tool_choice 'none'")
+        }
+    }
+}

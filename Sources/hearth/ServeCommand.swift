@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import HearthEngine
+import HearthServer
+import Hummingbird
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve models over the OpenAI and Ollama HTTP APIs.",
+        discussion: """
+        Models are GGUF files (or folders of them), served under their file names without
+        '.gguf'. The server listens on 127.0.0.1:11434, Ollama's port, so Ollama clients and
+        OpenAI clients (base URL http://127.0.0.1:11434/v1) find it as they are.
+
+        Routes: /v1/chat/completions, /v1/completions (echo and logprobs), /v1/models;
+        /api/generate, /api/chat, /api/tags, /api/show, /api/ps, /api/version;
+        /health (503 while loading), /metrics (Prometheus), /tokenize, /detokenize.
+
+        Examples:
+          hearth serve ~/.cache/hearth/models/SmolLM2-135M-Instruct.Q4_1.gguf
+          hearth serve --models ~/models --parallel 2 --api-key secret
+          curl http://127.0.0.1:11434/v1/chat/completions -H 'Content-Type: application/json' \\
+            -d '{"model": "SmolLM2-135M-Instruct.Q4_1", "messages": [{"role": "user", "content": "Hi"}]}'
+        """)
+
+    @Argument(help: "GGUF files or folders of them to serve.")
+    var paths: [String] = []
+
+    @Option(name: .customLong("models"), parsing: .upToNextOption, help: "More GGUF files or folders (the same as the arguments).")
+    var models: [String] = []
+
+    @Option(help: "Address to listen on; 0.0.0.0 opens the server to the network.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = 11434
+
+    @Option(help: "Requests generated at once, each with its own context.")
+    var parallel = 1
+
+    @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Context size of each parallel slot, in tokens: a request's prompt plus its output must fit.")
+    var ctxSize = 4096
+
+    @Option(name: .customLong("queue"), help: "Requests that may wait for a slot; beyond them the server answers 503 with Retry-After.")
+    var queue = 16
+
+    @Option(name: [.customShort("t"), .long], help: "Threads to compute with (default: the number of cores).")
+    var threads: Int = defaultThreadCount
+
+    @Option(name: .customLong("api-key"), help: "Require 'Authorization: Bearer KEY' on every route but /health.")
+    var apiKey: String?
+
+    @Option(name: .customLong("api-keys-file"), help: "A file of accepted keys, one per line ('#' starts a comment).")
+    var apiKeysFile: String?
+
+    @Option(name: .customLong("max-body"), help: "Largest request body accepted, in MiB.")
+    var maxBodyMiB = 8
+
+    func validate() throws {
+        if paths.isEmpty && models.isEmpty {
+            throw ValidationError("give at least one model: hearth serve MODEL.gguf (scripts/fetch-models.sh smollm2 fetches one)")
+        }
+        if !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535 (got \(port))") }
+        if parallel < 1 { throw ValidationError("--parallel must be at least 1 (got \(parallel))") }
+        if ctxSize < 8 || ctxSize > 1 << 20 { throw ValidationError("--ctx-size must be between 8 and 1048576 (got \(ctxSize))") }
+        if queue < 0 { throw ValidationError("--queue must be 0 or more (got \(queue))") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if maxBodyMiB < 1 { throw ValidationError("--max-body must be at least 1 MiB (got \(maxBodyMiB))") }
+    }
+
+    func run() async throws {
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.modelPaths = paths + models
+        configuration.parallel = parallel
+        configuration.contextSize = ctxSize
+        configuration.queueLimit = queue
+        configuration.threads = threads
+        configuration.maxBodyBytes = maxBodyMiB << 20
+        configuration.version = hearthVersion
+        configuration.apiKeys = try keys()
+        for path in configuration.modelPaths where !FileManager.default.fileExists(atPath: path) {
+            throw CLIError("no such model file or folder: '\(path)'")
+        }
+
+        let state = ServerState(configuration: configuration)
+        let slots = "\(parallel) slot\(parallel == 1 ? "" : "s") of \(ctxSize) tokens"
+        state.startLoading(onLoad: { name in printError("loaded \(name)") }, onDone: { result in
+            switch result {
+            case .success(let registry):
+                printError("ready: \(registry.models.count) model\(registry.models.count == 1 ? "" : "s"), \(slots)")
+            case .failure(let error):
+                printError("Error: \(error.message)")
+                Foundation.exit(1)
+            }
+        })
+        printError("hearth \(hearthVersion) listening on http://\(host):\(port) (OpenAI API under /v1, Ollama API under /api)\(configuration.apiKeys.isEmpty ? "" : ", API key required")")
+        let app = buildApplication(state: state)
+        do { try await app.runService() } catch {
+            throw CLIError("the server stopped: \(error)")
+        }
+    }
+
+    private func keys() throws -> Set<String> {
+        var keys = Set<String>()
+        if let apiKey {
+            guard !apiKey.isEmpty else { throw CLIError("--api-key is empty") }
+            keys.insert(apiKey)
+        }
+        if let apiKeysFile {
+            let text: String
+            do { text = try String(contentsOfFile: apiKeysFile, encoding: .utf8) } catch {
+                throw CLIError("cannot read --api-keys-file '\(apiKeysFile)': \(error.localizedDescription)")
+            }
+            for line in text.split(whereSeparator: \.isNewline) {
+                let key = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0].trimmingCharacters(in: .whitespaces)
+                if !key.isEmpty { keys.insert(key) }
+            }
+            guard !keys.isEmpty else { throw CLIError("--api-keys-file '\(apiKeysFile)' holds no keys") }
+        }
+        return keys
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import HearthAPI
+import HearthEngine
+import HearthServer
+import HearthTestSupport
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import Testing
+
+/// The routes, in process, on the real SmolLM2 file: what a client gets back is checked against
+/// the engine called directly (greedy output, log-probabilities computed here from the logits),
+/// and every error against the status and body shape its API documents.
+@Suite("Server routes", .serialized)
+struct RouterTests {
+    static let modelName = "SmolLM2-135M-Instruct.Q4_1"
+
+    /// A server state with the model loaded (nil when the model is not cached and not required).
+    static func state(_ configure: (inout ServerConfiguration) -> Void = { _ in }) throws -> ServerState? {
+        guard let path = try TestPaths.model(modelName + ".gguf") else { return nil }
+        var configuration = ServerConfiguration()
+        configuration.modelPaths = [path]
+        configuration.contextSize = 512
+        configure(&configuration)
+        let state = ServerState(configuration: configuration)
+        state.finishLoading(Result { () throws(ServerError) in try ModelRegistry(paths: [path]) })
+        return state
+    }
+
+    static func body(_ json: String) -> ByteBuffer { ByteBuffer(string: json) }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+    }
+
+    /// The engine's own greedy continuation of a chat, from an empty session.
+    static func engineGreedy(_ model: Model, _ messages: [ChatMessage], maxTokens: Int) throws -> String {
+        let session = try model.makeSession(contextSize: 512)
+        let tokens = model.tokenize(try model.renderChat(messages))
+        return try model.generate(in: session, promptTokens: tokens, options: GenerationOptions(maxTokens: maxTokens)).text
+    }
+
+    @Test("chat completions: greedy output equals the engine's, also when the slot reuses a prefix")
+    func greedyChatMatchesEngine() async throws {
+        guard let state = try Self.state() else { return }
+        let model = try state.registryForTests().models[0].model
+        let app = Application(router: buildRouter(state: state))
+        let first: [ChatMessage] = [.user("What is the capital of Germany?")]
+        let expected1 = try Self.engineGreedy(model, first, maxTokens: 24)
+        let second: [ChatMessage] = first + [.assistant(expected1), .user("And of France?")]
+        let expected2 = try Self.engineGreedy(model, second, maxTokens: 24)
+        #expect(expected1.contains("Berlin"))
+        try await app.test(.router) { client in
+            let request1 = #"{"model": "\#(Self.modelName)", "temperature": 0, "max_tokens": 24, "messages": [{"role": "user", "content": "What is the capital of Germany?"}]}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: Self.body(request1)) { response in
+                #expect(response.status == .ok)
+                let answer = try Self.decode(OpenAI.ChatResponse.self, response.body)
+                #expect(answer.choices[0].message.content == expected1)
+                #expect(answer.usage.completion_tokens > 0)
+            }
+            // The second turn starts with the first one's tokens: the slot evaluates only the rest.
+            let request2 = try String(decoding: JSONEncoder().encode([
+                "model": JSONValue.string(Self.modelName), "temperature": .number(0), "max_tokens": .number(24),
+                "messages": .array([
+                    .object(["role": .string("user"), "content": .string("What is the capital of Germany?")]),
+                    .object(["role": .string("assistant"), "content": .string(expected1)]),
+                    .object(["role": .string("user"), "content": .string("And of France?")]),
+                ]),
+            ]), as: UTF8.self)
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: Self.body(request2)) { response in
+                let answer = try Self.decode(OpenAI.ChatResponse.self, response.body)
+                #expect(answer.choices[0].message.content == expected2)
+            }
+            // Ollama's chat, with its repeat penalty switched off, is the same greedy decode.
+            let ollama = #"{"model": "\#(Self.modelName):latest", "stream": false, "messages": [{"role": "user", "content": "What is the capital of Germany?"}], "options": {"temperature": 0, "num_predict": 24, "repeat_penalty": 1}}"#
+            try await client.execute(uri: "/api/chat", method: .post, body: Self.body(ollama)) { response in
+                let answer = try Self.decode(Ollama.ChatResponse.self, response.body)
+                #expect(answer.message.content == expected1)
+                #expect(answer.done && answer.eval_count ?? 0 > 0 && answer.total_duration ?? 0 > 0)
+            }
+        }
+    }
+
+    @Test("streamed chat chunks add up to the non-streamed answer; usage comes last")
+    func streamingChat() async throws {
+        guard let state = try Self.state() else { return }
+        let model = try state.registryForTests().models[0].model
+        let expected = try Self.engineGreedy(model, [.user("Name three colours.")], maxTokens: 16)
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            let request = #"{"model": "\#(Self.modelName)", "temperature": 0, "max_tokens": 16, "stream": true, "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "Name three colours."}]}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: Self.body(request)) { response in
+                #expect(response.headers[.contentType] == "text/event-stream")
+                let events = String(buffer: response.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+                #expect(events.last == "data: [DONE]")
+                let chunks = try events.dropLast().map { event in
+                    #expect(event.hasPrefix("data: "))
+                    return try JSONDecoder().decode(OpenAI.ChatChunk.self, from: Data(event.dropFirst(6).utf8))
+                }
+                #expect(chunks.first?.choices.first?.delta.role == "assistant")
+                let text = chunks.compactMap { $0.choices.first?.delta.content }.joined()
+                #expect(text == expected)
+                #expect(chunks.last?.usage?.completion_tokens == 16 && chunks.last?.choices.isEmpty == true)
+                #expect(chunks.dropLast().last?.choices.first?.finish_reason == "length")
+            }
+        }
+    }
+
+    /// log p(token i | tokens < i) from the logits, in Double: the reference for echo + logprobs.
+    static func referenceLogprobs(_ model: Model, _ tokens: [Int32]) throws -> [Double] {
+        let session = try model.makeSession(contextSize: 512)
+        let logits = try session.evaluate(tokens, rows: .all)
+        let vocab = session.vocabularySize
+        return (1..<tokens.count).map { i in
+            let row = logits[(i - 1) * vocab ..< i * vocab].map(Double.init)
+            let m = row.max()!
+            let logZ = m + log(row.reduce(0) { $0 + exp($1 - m) })
+            return row[Int(tokens[i])] - logZ
+        }
+    }
+
+    @Test("completions with echo and logprobs score every prompt token as the logits say")
+    func echoLogprobs() async throws {
+        guard let state = try Self.state() else { return }
+        let model = try state.registryForTests().models[0].model
+        let prompt = "The capital of France is Paris, and the capital of Italy is"
+        let tokens = model.tokenize(prompt)
+        let reference = try Self.referenceLogprobs(model, tokens)
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            // As lm-evaluation-harness asks: token ids in, nothing generated.
+            let ids = tokens.map(String.init).joined(separator: ", ")
+            let request = #"{"model": "\#(Self.modelName)", "prompt": [\#(ids)], "max_tokens": 0, "echo": true, "logprobs": 3, "temperature": 0}"#
+            try await client.execute(uri: "/v1/completions", method: .post, body: Self.body(request)) { response in
+                #expect(response.status == .ok)
+                let answer = try Self.decode(OpenAI.CompletionResponse.self, response.body)
+                let lp = try #require(answer.choices[0].logprobs)
+                #expect(answer.choices[0].text == prompt)
+                #expect(lp.tokens.count == tokens.count && lp.token_logprobs.count == tokens.count)
+                #expect(lp.token_logprobs[0] == nil && lp.top_logprobs[0] == nil)
+                for i in 1..<tokens.count {
+                    let got = try #require(lp.token_logprobs[i])
+                    #expect(abs(got - reference[i - 1]) < 1e-3, "token \(i): \(got) vs \(reference[i - 1])")
+                    let top = try #require(lp.top_logprobs[i])
+                    #expect(top.count == 3)
+                    #expect(top.values.max()! >= got - 1e-6, "the best alternative is at least as likely as the token")
+                }
+            }
+        }
+    }
+
+    @Test("errors have the API's shape and status, and name what is wrong")
+    func errors() async throws {
+        guard let state = try Self.state() else { return }
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            func check(_ uri: String, _ body: String, _ status: HTTPResponse.Status, contains words: [String]) async throws {
+                try await client.execute(uri: uri, method: .post, body: Self.body(body)) { response in
+                    #expect(response.status == status, "\(uri) \(body.prefix(60))")
+                    let message: String
+                    if uri.hasPrefix("/api/") {
+                        message = try Self.decode(Ollama.ErrorResponse.self, response.body).error
+                    } else {
+                        message = try Self.decode(OpenAI.ErrorResponse.self, response.body).error.message
+                    }
+                    for w in words { #expect(message.contains(w), "'\(message)' lacks '\(w)'") }
+                }
+            }
+            try await check("/v1/chat/completions", #"{"model": "x", "messages": ["#, .badRequest, contains: ["not valid JSON"])
+            try await check("/v1/chat/completions", #"{"model": "nope", "messages": [{"role": "user", "content": "Hi"}]}"#, .notFound, contains: ["nope", Self.modelName])
+            try await check("/api/chat", #"{"model": "nope", "messages": [{"role": "user", "content": "Hi"}]}"#, .notFound, contains: ["nope"])
+            try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)", "max_tokens": 600, "messages": [{"role": "user", "content": "Hi"}]}"#,
+                            .badRequest, contains: ["600", "512"])
+            let long = String(repeating: "word ", count: 600)
+            let longTokens = try state.registryForTests().models[0].model.tokenize(long).count
+            try await check("/v1/completions", #"{"model": "\#(Self.modelName)", "prompt": "\#(long)"}"#,
+                            .badRequest, contains: ["\(longTokens) tokens", "512"])
+            try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)"}"#, .badRequest, contains: ["messages"])
+            try await check("/v1/completions", #"{"model": "\#(Self.modelName)", "prompt": [1, 2, 9999999]}"#, .badRequest, contains: ["9999999"])
+            try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)", "messages": [{"role": "user", "content": "Hi"}], "response_format": {"type": "json_object"}}"#,
+                            .badRequest, contains: ["json_object", "not supported"])
+            try await check("/api/generate", #"{"model": "\#(Self.modelName)", "prompt": "Hi", "format": "json"}"#, .badRequest, contains: ["format"])
+        }
+    }
+
+    @Test("an oversized body is 413; a missing or wrong key is 401; a busy server is 503 with Retry-After")
+    func limitsKeysAndQueue() async throws {
+        guard let state = try Self.state({ $0.maxBodyBytes = 1000; $0.apiKeys = ["secret"]; $0.queueLimit = 0 }) else { return }
+        let app = Application(router: buildRouter(state: state))
+        let chat = #"{"model": "\#(Self.modelName)", "max_tokens": 4, "messages": [{"role": "user", "content": "Hi"}]}"#
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: Self.body(chat)) { response in
+                #expect(response.status == .unauthorized)
+                let error = try Self.decode(OpenAI.ErrorResponse.self, response.body)
+                #expect(error.error.type == "authentication_error")
+            }
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [.authorization: "Bearer wrong"], body: Self.body(chat)) { response in
+                #expect(response.status == .unauthorized)
+            }
+            let auth: HTTPFields = [.authorization: "Bearer secret"]
+            try await client.execute(uri: "/v1/completions", method: .post, headers: auth,
+                                     body: Self.body(#"{"prompt": "\#(String(repeating: "x", count: 2000))"}"#)) { response in
+                #expect(response.status == .contentTooLarge)
+            }
+            try await client.execute(uri: "/health", method: .get) { response in #expect(response.status == .ok) }
+            // Hold the only slot with a long job; with no queue the next request is turned away.
+            let served = try state.registryForTests().models[0]
+            let hold = try state.scheduler.submit(model: served, promptTokens: served.model.tokenize("Count:"),
+                                                  options: GenerationOptions(maxTokens: 400, ignoreEndOfGeneration: true))
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: auth, body: Self.body(chat)) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[HTTPField.Name("Retry-After")!] == "1")
+            }
+            hold.cancel()
+            for await _ in hold.events {}
+            try await client.execute(uri: "/v1/chat/completions", method: .post, headers: auth, body: Self.body(chat)) { response in
+                #expect(response.status == .ok, "the slot is free again once the cancelled job has stopped")
+            }
+        }
+    }
+
+    @Test("/health is 503 while the models load; other routes say so too")
+    func loading() async throws {
+        let state = ServerState(configuration: ServerConfiguration())
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body).contains("loading"))
+            }
+            try await client.execute(uri: "/api/tags", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[HTTPField.Name("Retry-After")!] != nil)
+            }
+        }
+    }
+
+    @Test("a cancelled job stops within a token and frees its slot")
+    func cancellation() async throws {
+        guard let state = try Self.state({ $0.queueLimit = 4 }) else { return }
+        let served = try state.registryForTests().models[0]
+        let job = try state.scheduler.submit(model: served, promptTokens: served.model.tokenize("Once upon a time"),
+                                             options: GenerationOptions(maxTokens: 300, ignoreEndOfGeneration: true))
+        var pieces = 0
+        var summary: GenerationJob.Summary?
+        for await event in job.events {
+            switch event {
+            case .text: pieces += 1; if pieces == 3 { job.cancel() }
+            case .finished(let s): summary = s
+            default: break
+            }
+        }
+        let s = try #require(summary)
+        #expect(s.stopReason == .cancelled)
+        #expect(s.generatedTokens < 10, "stopped soon after the cancel, not after 300 tokens")
+        #expect(state.scheduler.runningCount == 0)
+    }
+}
+
+extension ServerState {
+    /// The loaded models, for tests that set them with `finishLoading`.
+    func registryForTests() throws -> ModelRegistry { try registry() }
+}
