@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
 # Runs Hearth's tests: fetches the real models into the cache first (sha256-checked; a no-op
-# when cached), then runs every test target in a release build (the kernels are too slow
-# unoptimized for the real-model tests). Extra arguments go to `swift test`.
+# when cached), runs every test target in a release build (the kernels are too slow
+# unoptimized for the real-model tests), then drives the real `hearth serve` binary with the
+# official `openai` and `ollama` Python clients (installed from PyPI into .build/venv-clients
+# the first time). Extra arguments go to `swift test`; with arguments, the client test is
+# skipped (a filtered run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-models.sh all > /dev/null
 export HEARTH_REQUIRE_MODELS=1
-exec swift test -c release "$@"
+swift test -c release "$@"
+[ $# -eq 0 ] || exit 0
+
+echo "== hearth serve with the openai and ollama clients" >&2
+venv=.build/venv-clients
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, ollama" 2> /dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet openai ollama
+fi
+swift build -c release --product hearth 2>&1 | grep -E "error|Build complete" >&2 || true
+bin="$(swift build -c release --show-bin-path)/hearth"
+model=$(scripts/fetch-models.sh smollm2)
+"$venv/bin/python" scripts/test-serve-clients.py "$bin" "$model"

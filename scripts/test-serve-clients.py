@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""End-to-end test of `hearth serve` with the official `openai` and `ollama` Python clients.
+
+Starts the real server binary on a free port with the real model, drives it with the clients
+(as users' tools do), and checks what comes back against `hearth run` (the engine's greedy
+output for the same chat) and against the APIs' documented shapes. Exits non-zero on the first
+failed check, printing what was expected and what came.
+
+    scripts/test-serve-clients.py HEARTH_BINARY MODEL.gguf
+
+scripts/test.sh runs it in a virtual environment with both clients installed from PyPI.
+"""
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import ollama
+import openai
+
+failures = 0
+
+
+def check(name, ok, detail=""):
+    global failures
+    print(f"{'PASS' if ok else 'FAIL'}: {name}" + (f"\n      {detail}" if detail and not ok else ""), flush=True)
+    if not ok:
+        failures += 1
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    hearth, model_path = sys.argv[1], sys.argv[2]
+    model = os.path.basename(model_path)[: -len(".gguf")]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(os.environ.get("HEARTH_SERVE_LOG", os.devnull), "w")
+    server = subprocess.Popen([hearth, "serve", model_path, "--port", str(port), "--ctx-size", "1024",
+                               "--parallel", "2", "--queue", "8"], stdout=log, stderr=log)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except Exception:
+                pass
+            if server.poll() is not None or time.time() > deadline:
+                sys.exit(f"the server did not become healthy (exit code {server.poll()})")
+            time.sleep(0.2)
+        run_checks(hearth, model_path, model, base)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            code = server.wait(timeout=20)
+            check("SIGTERM stops the server cleanly", code == 0, f"exit code {code}")
+        except subprocess.TimeoutExpired:
+            server.kill()
+            check("SIGTERM stops the server cleanly", False, "still running 20 s after SIGTERM")
+    print(f"{'all checks passed' if failures == 0 else f'{failures} check(s) failed'}")
+    sys.exit(1 if failures else 0)
+
+
+def run_checks(hearth, model_path, model, base):
+    question = "What is the capital of Germany?"
+    engine = subprocess.run([hearth, "run", model_path, "--chat", "--temperature", "0", "-n", "24", question],
+                            capture_output=True, text=True, check=True).stdout.rstrip("\n")
+
+    client = openai.OpenAI(base_url=base + "/v1", api_key="not-needed", max_retries=0)
+    models = [m.id for m in client.models.list()]
+    check("openai: models.list names the model", model in models, str(models))
+
+    chat = client.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
+                                          temperature=0, max_tokens=24)
+    content = chat.choices[0].message.content
+    check("openai: greedy chat equals `hearth run --chat` (the engine)", content == engine,
+          f"API: {content!r}\nengine: {engine!r}")
+    check("openai: usage counts tokens", chat.usage.completion_tokens > 0 and
+          chat.usage.total_tokens == chat.usage.prompt_tokens + chat.usage.completion_tokens, str(chat.usage))
+
+    stream = client.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
+                                            temperature=0, max_tokens=24, stream=True,
+                                            stream_options={"include_usage": True})
+    pieces, usage, finish = [], None, None
+    for chunk in stream:
+        if chunk.usage:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            if choice.delta.content:
+                pieces.append(choice.delta.content)
+            finish = choice.finish_reason or finish
+    check("openai: streamed chat adds up to the same text", "".join(pieces) == content, repr("".join(pieces)))
+    check("openai: stream ends with a finish reason and usage", finish in ("stop", "length") and usage is not None,
+          f"finish={finish} usage={usage}")
+
+    lp = client.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
+                                        temperature=0, max_tokens=8, logprobs=True, top_logprobs=3)
+    entries = lp.choices[0].logprobs.content
+    check("openai: chat logprobs, one entry per token with 3 alternatives",
+          len(entries) == lp.usage.completion_tokens and all(len(e.top_logprobs) == 3 for e in entries)
+          and all(e.logprob <= 0 for e in entries), str(entries[:2]))
+    check("openai: greedy tokens are the most likely ones",
+          all(abs(e.logprob - max(t.logprob for t in e.top_logprobs)) < 1e-5 for e in entries))
+
+    prompt = "The capital of France is Paris. The capital of Italy is"
+    comp = client.completions.create(model=model, prompt=prompt, max_tokens=0, echo=True, logprobs=1, temperature=0)
+    lps = comp.choices[0].logprobs
+    check("openai: completions echo returns the prompt", comp.choices[0].text == prompt, repr(comp.choices[0].text))
+    check("openai: prompt logprobs: null first, then one finite value per token",
+          lps.token_logprobs[0] is None and len(lps.token_logprobs) == len(lps.tokens) > 5
+          and all(v is not None and math.isfinite(v) and v <= 0 for v in lps.token_logprobs[1:]),
+          str(lps.token_logprobs[:4]))
+    gen = client.completions.create(model=model, prompt=prompt, max_tokens=3, temperature=0)
+    check("openai: completion continues with ' Rome'", gen.choices[0].text.startswith(" Rome"), repr(gen.choices[0].text))
+
+    try:
+        client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "Hi"}])
+        check("openai: unknown model is NotFoundError", False, "no error")
+    except openai.NotFoundError as e:
+        check("openai: unknown model is NotFoundError naming it", "no-such-model" in str(e), str(e))
+    try:
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Hi"}], max_tokens=5000)
+        check("openai: prompt + max_tokens over the context is BadRequestError", False, "no error")
+    except openai.BadRequestError as e:
+        check("openai: prompt + max_tokens over the context is BadRequestError naming both numbers",
+              "5000" in str(e) and "1024" in str(e), str(e))
+
+    # Four clients at once on two slots: every one gets its whole answer.
+    results = [None] * 4
+
+    def ask(i):
+        r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": f"Count to {i + 3}."}],
+                                           temperature=0, max_tokens=20)
+        results[i] = r.choices[0].message.content
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check("openai: four concurrent chats all answered", all(r for r in results), str(results))
+
+    # A client that goes away mid-stream: its slot is freed.
+    stream = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Tell me a long story."}],
+                                            temperature=0, max_tokens=500, stream=True)
+    for i, _ in enumerate(stream):
+        if i == 3:
+            break
+    stream.close()
+    running = None
+    for _ in range(50):
+        metrics = urllib.request.urlopen(base + "/metrics").read().decode()
+        running = next(l for l in metrics.splitlines() if l.startswith("hearth_requests_running "))
+        if running.endswith(" 0"):
+            break
+        time.sleep(0.1)
+    check("a client that disconnects frees its slot", running is not None and running.endswith(" 0"), running)
+
+    oc = ollama.Client(host=base)
+    names = [m.model for m in oc.list().models]
+    check("ollama: list names the model", model in names, str(names))
+    shown = oc.show(model)
+    check("ollama: show gives GGUF details", shown.details.format == "gguf" and shown.details.family == "llama",
+          str(shown.details))
+    answer = oc.chat(model=model, messages=[{"role": "user", "content": question}],
+                     options={"temperature": 0, "num_predict": 24, "repeat_penalty": 1})
+    check("ollama: greedy chat equals the engine", answer.message.content == engine,
+          f"API: {answer.message.content!r}\nengine: {engine!r}")
+    check("ollama: the final answer carries counts and durations",
+          answer.done and answer.eval_count > 0 and answer.total_duration > 0, str(answer))
+    parts, last = [], None
+    for part in oc.generate(model=model, prompt=question, stream=True, options={"temperature": 0, "num_predict": 12}):
+        parts.append(part.response)
+        last = part
+    check("ollama: streamed generate ends with done, a reason and eval_count",
+          last is not None and last.done and last.done_reason in ("stop", "length") and 0 < last.eval_count <= 12
+          and len("".join(parts)) > 0, str(last))
+    try:
+        oc.chat(model="no-such-model", messages=[{"role": "user", "content": "Hi"}])
+        check("ollama: unknown model is a 404 ResponseError", False, "no error")
+    except ollama.ResponseError as e:
+        check("ollama: unknown model is a 404 ResponseError", e.status_code == 404, f"{e.status_code} {e}")
+
+
+if __name__ == "__main__":
+    main()
