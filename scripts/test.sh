@@ -9,7 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-models.sh all > /dev/null
 export HEARTH_REQUIRE_MODELS=1
-swift test -c release "$@"
+# One build for the tests and the hearth binary the client test starts.
+echo "building hearth and its tests (release)..." >&2
+mkdir -p .build
+if ! swift build -c release --build-tests > .build/test-build.log 2>&1; then
+  cat .build/test-build.log >&2
+  exit 1
+fi
+swift test -c release --skip-build "$@"
 [ $# -eq 0 ] || exit 0
 
 echo "== hearth serve with the openai and ollama clients" >&2
@@ -18,7 +25,6 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, ollama
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet openai ollama
 fi
-swift build -c release --product hearth 2>&1 | grep -E "error|Build complete" >&2 || true
 bin="$(swift build -c release --show-bin-path)/hearth"
 model=$(scripts/fetch-models.sh smollm2)
 "$venv/bin/python" scripts/test-serve-clients.py "$bin" "$model"
