@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "HearthServerTests",
                     dependencies: ["HearthServer", "HearthAPI", "HearthEngine", "HearthTestSupport",
                                    .product(name: "HummingbirdTesting", package: "hummingbird"),
-                                   .product(name: "HTTPTypes", package: "swift-http-types")]),
+                                   .product(name: "HTTPTypes", package: "swift-http-types")],
+                    resources: [.copy("Golden")]),
     ]
 )

@@ -139,6 +139,17 @@ def run_checks(hearth, model_path, model, base):
         check("openai: prompt + max_tokens over the context is BadRequestError naming both numbers",
               "5000" in str(e) and "1024" in str(e), str(e))
 
+    golden = json.load(open(os.path.join(os.path.dirname(__file__), "..", "Tests", "HearthServerTests", "Golden",
+                                         "smollm2-embeddings.json")))
+
+    def cosine(a, b):
+        return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+    emb = client.embeddings.create(model=model, input=golden["texts"])  # the client asks for base64
+    sims = [cosine(d.embedding, g) for d, g in zip(emb.data, golden["embeddings"])]
+    check("openai: embeddings equal llama.cpp's (cosine > 0.999)", len(sims) == 3 and min(sims) > 0.999, str(sims))
+    print(f"      cosine similarity with llama.cpp: {', '.join(f'{x:.6f}' for x in sims)}")
+
     # Four clients at once on two slots: every one gets its whole answer.
     results = [None] * 4
 
@@ -189,6 +200,9 @@ def run_checks(hearth, model_path, model, base):
     check("ollama: streamed generate ends with done, a reason and eval_count",
           last is not None and last.done and last.done_reason in ("stop", "length") and 0 < last.eval_count <= 12
           and len("".join(parts)) > 0, str(last))
+    embedded = oc.embed(model=model, input=golden["texts"])
+    sims = [cosine(e, g) for e, g in zip(embedded.embeddings, golden["embeddings"])]
+    check("ollama: embed equals llama.cpp's (cosine > 0.999)", len(sims) == 3 and min(sims) > 0.999, str(sims))
     try:
         oc.chat(model="no-such-model", messages=[{"role": "user", "content": "Hi"}])
         check("ollama: unknown model is a 404 ResponseError", False, "no error")

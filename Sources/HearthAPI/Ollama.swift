@@ -143,6 +143,28 @@ extension Ollama {
         }
     }
 
+    public struct EmbedRequest: Codable, Sendable {
+        public var model: String
+        public var input: OneOrMany
+        /// Ollama cuts inputs longer than the context by default; Hearth refuses them instead
+        /// (a 400), so `truncate: true` is not honoured.
+        public var truncate: Bool?
+        public var options: Options?
+        public var keep_alive: JSONValue?
+    }
+
+    public struct EmbedResponse: Codable, Sendable {
+        public var model: String
+        public var embeddings: [[Float]]
+        public var total_duration: Int
+        public var load_duration: Int
+        public var prompt_eval_count: Int
+        public init(model: String, embeddings: [[Float]], total_duration: Int, prompt_eval_count: Int) {
+            self.model = model; self.embeddings = embeddings; self.total_duration = total_duration
+            load_duration = 0; self.prompt_eval_count = prompt_eval_count
+        }
+    }
+
     public struct Version: Codable, Sendable {
         public var version: String
         public init(version: String) { self.version = version }

@@ -276,6 +276,60 @@ extension OpenAI {
     }
 }
 
+// MARK: embeddings
+
+extension OpenAI {
+    public struct EmbeddingRequest: Codable, Sendable {
+        public var model: String
+        /// Text, texts, token ids or lists of token ids: one embedding each.
+        public var input: Prompt
+        /// `float` (the default) or `base64` (little-endian float32s), which the official
+        /// Python client asks for.
+        public var encoding_format: String?
+        public var dimensions: Int?
+    }
+
+    public struct EmbeddingResponse: Codable, Sendable {
+        public var object = "list"
+        public var data: [Embedding]
+        public var model: String
+        public var usage: EmbeddingUsage
+        public init(data: [Embedding], model: String, usage: EmbeddingUsage) { self.data = data; self.model = model; self.usage = usage }
+    }
+
+    public struct Embedding: Codable, Sendable {
+        public var object = "embedding"
+        public var index: Int
+        public var embedding: Vector
+        public init(index: Int, embedding: Vector) { self.index = index; self.embedding = embedding }
+    }
+
+    /// An embedding as a list of numbers or as base64 text.
+    public enum Vector: Codable, Sendable {
+        case floats([Float])
+        case base64(String)
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let s = try? c.decode(String.self) { self = .base64(s) } else { self = .floats(try c.decode([Float].self)) }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .floats(let v): try c.encode(v)
+            case .base64(let s): try c.encode(s)
+            }
+        }
+    }
+
+    public struct EmbeddingUsage: Codable, Sendable {
+        public var prompt_tokens: Int
+        public var total_tokens: Int
+        public init(prompt_tokens: Int) { self.prompt_tokens = prompt_tokens; total_tokens = prompt_tokens }
+    }
+}
+
 // MARK: models and errors
 
 extension OpenAI {

@@ -203,3 +203,25 @@ extension Model {
         return result
     }
 }
+
+extension Model {
+    /// An embedding of `tokens`: the mean of their final normed hidden states, scaled to unit
+    /// length (llama.cpp's mean pooling with L2 normalization). The session is emptied first.
+    public func embed(_ tokens: [Int32], in session: Session) throws(EngineError) -> [Float] {
+        guard !tokens.isEmpty else { throw EngineError("nothing to embed: the input is empty") }
+        guard tokens.count <= session.contextSize else {
+            throw EngineError("the input has \(tokens.count) tokens but the context holds \(session.contextSize)")
+        }
+        session.rewind(to: 0)
+        let hidden = try session.evaluate(tokens, rows: .hidden)
+        let dim = shape.dim
+        var mean = [Double](repeating: 0, count: dim)
+        for t in 0..<tokens.count {
+            for d in 0..<dim { mean[d] += Double(hidden[t * dim + d]) }
+        }
+        let norm = mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        // The session's cache now holds these tokens, but their logits were never made: forget them.
+        session.rewind(to: 0)
+        return mean.map { Float(norm > 0 ? $0 / norm : 0) }
+    }
+}

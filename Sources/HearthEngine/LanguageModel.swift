@@ -25,6 +25,8 @@ public enum LogitRows: Sendable {
     case last
     /// Every token's (scoring, perplexity).
     case all
+    /// No logits: every token's final normed hidden state, (n, dim) (embeddings).
+    case hidden
 }
 
 /// A decoder-only transformer that can be run a batch of tokens at a time. One conforming type

@@ -63,8 +63,9 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Appends `newTokens` to the session and returns the logits of the last one, or of every
-    /// one (`rows: .all`): (1 or newTokens.count) rows of `vocabularySize`. The buffer is valid
-    /// until the next call.
+    /// one (`rows: .all`): (1 or newTokens.count) rows of `vocabularySize`; or, for `.hidden`,
+    /// every token's final normed hidden state (newTokens.count rows of the model's `dim`).
+    /// The buffer is valid until the next call.
     @discardableResult
     public func evaluate(_ newTokens: [Int32], rows: LogitRows = .last) throws(EngineError) -> UnsafeMutableBufferPointer<Float> {
         guard !newTokens.isEmpty else { throw EngineError("nothing to evaluate: no tokens given") }
@@ -75,7 +76,10 @@ public final class Session: @unchecked Sendable {
         guard tokens.count + newTokens.count <= contextSize else {
             throw EngineError("\(tokens.count + newTokens.count) tokens do not fit the context of \(contextSize) tokens (\(tokens.count) already held, \(newTokens.count) new)")
         }
-        let needed = rows == .all ? newTokens.count * vocab : vocab
+        // Floats per row written, and whether each chunk's rows follow the previous chunk's.
+        let width = rows == .hidden ? network.shape.dim : vocab
+        let everyRow = rows != .last
+        let needed = everyRow ? newTokens.count * width : width
         if needed > logitCapacity {
             logitBuffer.deallocate()
             logitBuffer = .allocate(capacity: needed)
@@ -85,8 +89,8 @@ public final class Session: @unchecked Sendable {
         while done < newTokens.count {
             let n = min(workspace.maxBatch, newTokens.count - done)
             let chunk = newTokens[done..<(done + n)]
-            // .all: each chunk's rows follow the previous chunk's; .last: every chunk overwrites row 0.
-            network.forward(chunk, cache: cache, rows: rows, into: logitBuffer + (rows == .all ? done * vocab : 0), workspace: workspace)
+            // .all, .hidden: each chunk's rows follow the previous chunk's; .last: every chunk overwrites row 0.
+            network.forward(chunk, cache: cache, rows: rows, into: logitBuffer + (everyRow ? done * width : 0), workspace: workspace)
             tokens.append(contentsOf: chunk)
             done += n
         }

@@ -1,15 +1,25 @@
 import HearthEngine
 import Synchronization
 
-/// One request's work for the engine: a prompt to extend (and optionally score), and where the
-/// results go. Made by a controller, run by `GenerationScheduler` on one of its engine threads.
+/// One request's work for the engine: a prompt to extend (and optionally score) or to embed,
+/// and where the results go. Made by a controller, run by `GenerationScheduler` on one of its
+/// engine threads.
 public final class GenerationJob: Sendable {
+    public enum Kind: Sendable {
+        case generate
+        /// Report every prompt token's log-probability, then generate (echo + logprobs).
+        case scoreAndGenerate
+        /// Only the prompt's embedding.
+        case embed
+    }
+
     /// What the runner reports, in order: pieces of text (with the log-probabilities of the
     /// tokens they came from, when asked), then exactly one `finished` or `failed`.
     public enum Event: Sendable {
         /// Log-probabilities of the prompt tokens (`scorePrompt` jobs), sent first.
         case promptLogprobs([TokenLogprob?])
         case text(String, [TokenLogprob])
+        case embedding([Float])
         case finished(Summary)
         case failed(String)
     }
@@ -29,19 +39,18 @@ public final class GenerationJob: Sendable {
     public let model: ServedModel
     public let promptTokens: [Int32]
     public let options: GenerationOptions
-    /// Also report the log-probability of every prompt token (echo + logprobs).
-    public let scorePrompt: Bool
+    public let kind: Kind
     let events: AsyncStream<Event>.Continuation
     private let stopRequested = Atomic<Bool>(false)
     let created = ContinuousClock.now
 
-    init(id: Int, model: ServedModel, promptTokens: [Int32], options: GenerationOptions, scorePrompt: Bool,
+    init(id: Int, model: ServedModel, promptTokens: [Int32], options: GenerationOptions, kind: Kind,
          events: AsyncStream<Event>.Continuation) {
         self.id = id
         self.model = model
         self.promptTokens = promptTokens
         self.options = options
-        self.scorePrompt = scorePrompt
+        self.kind = kind
         self.events = events
     }
 

@@ -54,6 +54,7 @@ enum GenerationRequest {
         for await event in handle.events {
             switch event {
             case .promptLogprobs(let scores): result.promptLogprobs = scores
+            case .embedding(let vector): result.embedding = vector
             case .text(let text, let logprobs):
                 result.text += text
                 result.logprobs += logprobs
@@ -69,7 +70,29 @@ enum GenerationRequest {
         var text = ""
         var logprobs: [TokenLogprob] = []
         var promptLogprobs: [TokenLogprob?] = []
+        var embedding: [Float] = []
         var summary: GenerationJob.Summary?
+    }
+
+    /// Embeddings of `inputs` (token lists), one engine job each; an input longer than the
+    /// context is a 400 naming both numbers (never cut).
+    static func embed(_ inputs: [[Int32]], with served: ServedModel, state: ServerState) async throws(APIError) -> [[Float]] {
+        let context = state.configuration.contextSize
+        for (i, tokens) in inputs.enumerated() {
+            guard !tokens.isEmpty else { throw .badRequest("input[\(i)] is empty") }
+            guard tokens.count <= context else {
+                throw .badRequest("input[\(i)] has \(tokens.count) tokens but the context holds \(context); shorten it or start the server with a larger --ctx-size")
+            }
+        }
+        var vectors: [[Float]] = []
+        for tokens in inputs {
+            let handle: GenerationScheduler.Handle
+            do { handle = try state.scheduler.submit(model: served, promptTokens: tokens, options: GenerationOptions(), kind: .embed) } catch {
+                throw APIError.queueFull
+            }
+            vectors.append(try await collect(handle).embedding)
+        }
+        return vectors
     }
 
     /// OpenAI's `finish_reason` (and Ollama's `done_reason`) for an engine stop reason.

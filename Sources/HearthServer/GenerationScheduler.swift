@@ -55,11 +55,11 @@ public final class GenerationScheduler: Sendable {
 
     /// Queues a job. Throws `QueueFull` when every slot is busy and the queue is full.
     public func submit(model: ServedModel, promptTokens: [Int32], options: GenerationOptions,
-                       scorePrompt: Bool = false) throws(QueueFull) -> Handle {
+                       kind: GenerationJob.Kind = .generate) throws(QueueFull) -> Handle {
         let (stream, continuation) = AsyncStream<GenerationJob.Event>.makeStream()
         let (job, actions) = shared.withLock { s -> (GenerationJob, [SchedulerState.Action]) in
             let job = GenerationJob(id: s.nextID, model: model, promptTokens: promptTokens, options: options,
-                                    scorePrompt: scorePrompt, events: continuation)
+                                    kind: kind, events: continuation)
             s.nextID += 1
             s.jobs[job.id] = job
             return (job, s.state.submit(job.id))
@@ -142,7 +142,18 @@ public final class GenerationScheduler: Sendable {
     private func run(_ job: GenerationJob, in session: Session) throws(EngineError) {
         let queued = job.created.duration(to: .now)
         let model = job.model.model
-        if job.scorePrompt {
+        if job.kind == .embed {
+            let start = ContinuousClock.now
+            let vector = try model.embed(job.promptTokens, in: session)
+            let seconds = (ContinuousClock.now - start).seconds
+            metrics.promptEvaluated(tokens: job.promptTokens.count, seconds: seconds)
+            job.events.yield(.embedding(vector))
+            job.events.yield(.finished(.init(promptTokens: job.promptTokens.count, cachedTokens: 0, generatedTokens: 0,
+                                             stopReason: .maxTokens, promptSeconds: seconds, generationSeconds: 0,
+                                             queuedSeconds: queued.seconds)))
+            return
+        }
+        if job.kind == .scoreAndGenerate {
             let start = ContinuousClock.now
             let scores = try model.scorePrompt(job.promptTokens, in: session, top: job.options.topLogprobs ?? 0)
             metrics.promptEvaluated(tokens: job.promptTokens.count, seconds: (ContinuousClock.now - start).seconds)

@@ -16,7 +16,8 @@ struct OllamaController {
         router.get("/api/version", use: routed(.ollama, "api_version", state) { _, _ in
             JSON.response(Ollama.Version(version: state.configuration.version))
         })
-        for path in ["/api/delete", "/api/copy", "/api/pull", "/api/push", "/api/create", "/api/embed", "/api/embeddings"] {
+        router.post("/api/embed", use: routed(.ollama, "api_embed", state, embed))
+        for path in ["/api/delete", "/api/copy", "/api/pull", "/api/push", "/api/create", "/api/embeddings"] {
             let verb = path.dropFirst(5)
             router.on(RouterPath(path), method: path == "/api/delete" ? .delete : .post,
                       use: routed(.ollama, "api_" + verb, state) { _, _ in
@@ -115,10 +116,21 @@ struct OllamaController {
                 case .text(let text, _): if !text.isEmpty { try await send(reply(text, false)) }
                 case .finished(let summary): try await send(final(summary, text: ""))
                 case .failed(let message): try await send(Ollama.ErrorResponse(error: message))
-                case .promptLogprobs: break
+                case .promptLogprobs, .embedding: break
                 }
             }
         }
+    }
+
+    func embed(_ request: Request, _ body: ByteBuffer) async throws -> Response {
+        let req = try JSON.decode(Ollama.EmbedRequest.self, from: body)
+        let served = try model(req.model)
+        let started = ContinuousClock.now
+        let inputs = req.input.values.map { served.model.tokenize($0) }
+        let vectors = try await GenerationRequest.embed(inputs, with: served, state: state)
+        return JSON.response(Ollama.EmbedResponse(model: req.model, embeddings: vectors,
+                                                  total_duration: Int((ContinuousClock.now - started).seconds * 1e9),
+                                                  prompt_eval_count: inputs.reduce(0) { $0 + $1.count }))
     }
 
     // MARK: models

@@ -11,6 +11,7 @@ struct OpenAIController {
         router.post("/v1/chat/completions", use: routed(.openAI, "chat_completions", state, chat))
         router.post("/v1/completions", use: routed(.openAI, "completions", state, complete))
         router.get("/v1/models", use: routed(.openAI, "models", state, models))
+        router.post("/v1/embeddings", use: routed(.openAI, "embeddings", state, embeddings))
     }
 
     func models(_ request: Request, _ body: ByteBuffer) throws -> Response {
@@ -97,7 +98,7 @@ struct OpenAIController {
                     }
                 case .failed(let message):
                     try await send(OpenAI.ErrorResponse(message: message, type: "server_error"))
-                case .promptLogprobs: break
+                case .promptLogprobs, .embedding: break
                 }
             }
         }
@@ -111,20 +112,7 @@ struct OpenAIController {
         guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
         try Self.refuseUnsupported(n: req.n, responseFormat: nil, tools: nil, toolChoice: nil)
         let model = served.model
-        let vocab = model.tokenizer.vocabularySize
-        func ids(_ list: [Int], _ index: Int) throws(APIError) -> [Int32] {
-            if let bad = list.first(where: { $0 < 0 || $0 >= vocab }) {
-                throw APIError.badRequest("prompt[\(index)] has token id \(bad), outside the vocabulary (0..<\(vocab))")
-            }
-            return list.map { Int32($0) }
-        }
-        let prompts: [[Int32]]
-        switch req.prompt {
-        case .text(let s): prompts = [model.tokenize(s)]
-        case .texts(let list): prompts = list.map { model.tokenize($0) }
-        case .tokens(let list): prompts = [try ids(list, 0)]
-        case .tokenLists(let lists): prompts = try lists.enumerated().map { i, l throws(APIError) in try ids(l, i) }
-        }
+        let prompts = try Self.tokenLists(req.prompt, model, field: "prompt")
         guard !prompts.isEmpty else { throw APIError.badRequest("'prompt' is empty") }
         if let k = req.logprobs, !(0...20).contains(k) { throw APIError.badRequest("logprobs must be between 0 and 20 (got \(k))") }
         let echo = req.echo == true
@@ -158,7 +146,7 @@ struct OpenAIController {
                             .init(text: "", index: 0, logprobs: nil, finish_reason: GenerationRequest.finishReason(summary.stopReason))],
                             usage: req.stream_options?.include_usage == true ? .init(prompt: summary.promptTokens, completion: summary.generatedTokens) : nil))
                     case .failed(let message): try await send(OpenAI.ErrorResponse(message: message, type: "server_error"))
-                    case .promptLogprobs: break
+                    case .promptLogprobs, .embedding: break
                     }
                 }
             }
@@ -167,7 +155,7 @@ struct OpenAIController {
         var choices: [OpenAI.CompletionChoice] = []
         var promptTotal = 0, completionTotal = 0
         for (index, job) in jobs.enumerated() {
-            let handle = try submit(served, job.tokens, job.options, scorePrompt: echo && req.logprobs != nil)
+            let handle = try submit(served, job.tokens, job.options, kind: echo && req.logprobs != nil ? .scoreAndGenerate : .generate)
             let result = try await GenerationRequest.collect(handle)
             let summary = result.summary!
             promptTotal += summary.promptTokens
@@ -219,11 +207,56 @@ struct OpenAIController {
         return out
     }
 
+    // MARK: embeddings
+
+    func embeddings(_ request: Request, _ body: ByteBuffer) async throws -> Response {
+        let req = try JSON.decode(OpenAI.EmbeddingRequest.self, from: body)
+        let registry = try state.registry()
+        guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
+        if let d = req.dimensions { throw APIError.badRequest("dimensions = \(d) is not supported: embeddings have the model's \(served.model.shape.dim)") }
+        let format = req.encoding_format ?? "float"
+        guard format == "float" || format == "base64" else {
+            throw APIError.badRequest("encoding_format must be 'float' or 'base64' (got '\(format)')")
+        }
+        let inputs = try Self.tokenLists(req.input, served.model, field: "input")
+        let vectors = try await GenerationRequest.embed(inputs, with: served, state: state)
+        let data = vectors.enumerated().map { i, v in
+            OpenAI.Embedding(index: i, embedding: format == "float" ? .floats(v) : .base64(Self.base64(v)))
+        }
+        return JSON.response(OpenAI.EmbeddingResponse(data: data, model: served.name,
+                                                      usage: .init(prompt_tokens: inputs.reduce(0) { $0 + $1.count })))
+    }
+
+    /// Little-endian float32s in base64, as OpenAI sends `encoding_format: base64`.
+    static func base64(_ v: [Float]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(v.count * 4)
+        for x in v { withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        return Data(bytes).base64EncodedString()
+    }
+
     // MARK: shared
 
+    /// The token lists of a prompt or input field: texts tokenized, ids checked against the vocabulary.
+    static func tokenLists(_ prompt: OpenAI.Prompt, _ model: Model, field: String) throws(APIError) -> [[Int32]] {
+        let vocab = model.tokenizer.vocabularySize
+        func ids(_ list: [Int], _ index: Int) throws(APIError) -> [Int32] {
+            if let bad = list.first(where: { $0 < 0 || $0 >= vocab }) {
+                throw APIError.badRequest("\(field)[\(index)] has token id \(bad), outside the vocabulary (0..<\(vocab))")
+            }
+            return list.map { Int32($0) }
+        }
+        switch prompt {
+        case .text(let s): return [model.tokenize(s)]
+        case .texts(let list): return list.map { model.tokenize($0) }
+        case .tokens(let list): return [try ids(list, 0)]
+        case .tokenLists(let lists): return try lists.enumerated().map { i, l throws(APIError) in try ids(l, i) }
+        }
+    }
+
     private func submit(_ served: ServedModel, _ tokens: [Int32], _ options: GenerationOptions,
-                        scorePrompt: Bool = false) throws(APIError) -> GenerationScheduler.Handle {
-        do { return try state.scheduler.submit(model: served, promptTokens: tokens, options: options, scorePrompt: scorePrompt) } catch {
+                        kind: GenerationJob.Kind = .generate) throws(APIError) -> GenerationScheduler.Handle {
+        do { return try state.scheduler.submit(model: served, promptTokens: tokens, options: options, kind: kind) } catch {
             throw APIError.queueFull
         }
     }

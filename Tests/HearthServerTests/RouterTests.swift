@@ -149,6 +149,68 @@ struct RouterTests {
         }
     }
 
+    struct EmbeddingGolden: Decodable { let texts: [String]; let embeddings: [[Double]]; let prompt_tokens: Int }
+
+    static func cosine(_ a: [Float], _ b: [Double]) -> Double {
+        var dot = 0.0, na = 0.0, nb = 0.0
+        for (x, y) in zip(a, b) { dot += Double(x) * y; na += Double(x) * Double(x); nb += y * y }
+        return dot / (na.squareRoot() * nb.squareRoot())
+    }
+
+    @Test("embeddings equal llama.cpp's (mean pooling, L2-normalized), through both APIs and in base64")
+    func embeddingsMatchLlamaCpp() async throws {
+        guard let state = try Self.state() else { return }
+        let url = try #require(Bundle.module.url(forResource: "Golden/smollm2-embeddings", withExtension: "json"))
+        let golden = try JSONDecoder().decode(EmbeddingGolden.self, from: Data(contentsOf: url))
+        let app = Application(router: buildRouter(state: state))
+        let texts = try String(decoding: JSONEncoder().encode(golden.texts), as: UTF8.self)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/embeddings", method: .post,
+                                     body: Self.body(#"{"model": "\#(Self.modelName)", "input": \#(texts)}"#)) { response in
+                #expect(response.status == .ok)
+                let answer = try Self.decode(OpenAI.EmbeddingResponse.self, response.body)
+                #expect(answer.data.count == golden.embeddings.count)
+                #expect(answer.usage.prompt_tokens == golden.prompt_tokens, "the same tokens as llama.cpp")
+                for (got, want) in zip(answer.data, golden.embeddings) {
+                    guard case .floats(let v) = got.embedding else { Issue.record("not floats"); continue }
+                    #expect(v.count == want.count)
+                    let c = Self.cosine(v, want)
+                    #expect(c > 0.999, "cosine similarity with llama.cpp \(c)")
+                    #expect(abs(v.reduce(0) { $0 + Double($1) * Double($1) } - 1) < 1e-4, "unit length")
+                }
+                // Different texts are told apart: each is closest to its own reference.
+                for (i, got) in answer.data.enumerated() {
+                    guard case .floats(let v) = got.embedding else { continue }
+                    let best = golden.embeddings.indices.max { Self.cosine(v, golden.embeddings[$0]) < Self.cosine(v, golden.embeddings[$1]) }
+                    #expect(best == i)
+                }
+            }
+            try await client.execute(uri: "/v1/embeddings", method: .post,
+                                     body: Self.body(#"{"model": "\#(Self.modelName)", "input": "hello", "encoding_format": "base64"}"#)) { response in
+                let answer = try Self.decode(OpenAI.EmbeddingResponse.self, response.body)
+                guard case .base64(let text) = answer.data[0].embedding, let data = Data(base64Encoded: text) else {
+                    Issue.record("not base64"); return
+                }
+                let bytes = [UInt8](data)
+                var floats: [Float] = []
+                for i in stride(from: 0, to: bytes.count, by: 4) {
+                    var bits = UInt32(bytes[i])
+                    bits |= UInt32(bytes[i + 1]) << 8
+                    bits |= UInt32(bytes[i + 2]) << 16
+                    bits |= UInt32(bytes[i + 3]) << 24
+                    floats.append(Float(bitPattern: bits))
+                }
+                #expect(Self.cosine(floats, golden.embeddings[2]) > 0.999)
+            }
+            try await client.execute(uri: "/api/embed", method: .post,
+                                     body: Self.body(#"{"model": "\#(Self.modelName)", "input": \#(texts)}"#)) { response in
+                let answer = try Self.decode(Ollama.EmbedResponse.self, response.body)
+                #expect(answer.embeddings.count == 3)
+                for (v, want) in zip(answer.embeddings, golden.embeddings) { #expect(Self.cosine(v, want) > 0.999) }
+            }
+        }
+    }
+
     @Test("errors have the API's shape and status, and name what is wrong")
     func errors() async throws {
         guard let state = try Self.state() else { return }
