@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.request
 
+import jsonschema
 import ollama
 import openai
 
@@ -150,6 +151,41 @@ def run_checks(hearth, model_path, model, base):
     check("openai: embeddings equal llama.cpp's (cosine > 0.999)", len(sims) == 3 and min(sims) > 0.999, str(sims))
     print(f"      cosine similarity with llama.cpp: {', '.join(f'{x:.6f}' for x in sims)}")
 
+    # Constrained decoding: every answer parses and validates against the schema (jsonschema is
+    # the oracle), at several seeds; an answer cut by max_tokens says "length".
+    schema = {"type": "object", "properties": {
+        "name": {"type": "string"}, "age": {"type": "integer"},
+        "colors": {"type": "array", "items": {"type": "string", "enum": ["black", "white", "orange"]}},
+        "indoor": {"type": "boolean"}}, "required": ["name", "age", "colors", "indoor"], "additionalProperties": False}
+    finished = 0
+    for seed in range(1, 7):
+        r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Describe a cat as JSON."}],
+                                           temperature=0.8, seed=seed, max_tokens=160,
+                                           response_format={"type": "json_schema",
+                                                            "json_schema": {"name": "cat", "schema": schema}})
+        if r.choices[0].finish_reason != "stop":
+            continue
+        finished += 1
+        try:
+            jsonschema.validate(json.loads(r.choices[0].message.content), schema)
+            check(f"openai: json_schema output (seed {seed}) parses and validates", True)
+        except Exception as e:
+            check(f"openai: json_schema output (seed {seed}) parses and validates", False, f"{e}\n{r.choices[0].message.content!r}")
+    check("openai: most json_schema answers finish within 160 tokens", finished >= 3, f"{finished} of 6")
+    obj = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "A person as JSON."}],
+                                         temperature=0, max_tokens=100, response_format={"type": "json_object"})
+    try:
+        check("openai: json_object output is a JSON object", isinstance(json.loads(obj.choices[0].message.content), dict))
+    except ValueError as e:
+        check("openai: json_object output is a JSON object", False, f"{e}: {obj.choices[0].message.content!r}")
+    try:
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Hi"}],
+                                       response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {
+                                           "type": "string", "pattern": "^a+$"}}})
+        check("openai: an unsupported schema keyword is a BadRequestError", False, "no error")
+    except openai.BadRequestError as e:
+        check("openai: an unsupported schema keyword is a BadRequestError naming it", "pattern" in str(e), str(e))
+
     # Four clients at once on two slots: every one gets its whole answer.
     results = [None] * 4
 
@@ -200,6 +236,20 @@ def run_checks(hearth, model_path, model, base):
     check("ollama: streamed generate ends with done, a reason and eval_count",
           last is not None and last.done and last.done_reason in ("stop", "length") and 0 < last.eval_count <= 12
           and len("".join(parts)) > 0, str(last))
+    validated = None
+    for seed in range(1, 7):
+        answer = oc.chat(model=model, messages=[{"role": "user", "content": "Describe a cat as JSON."}], format=schema,
+                         options={"temperature": 0.8, "seed": seed, "num_predict": 160})
+        if answer.done_reason != "stop":
+            continue
+        try:
+            jsonschema.validate(json.loads(answer.message.content), schema)
+            validated = True
+        except Exception as e:
+            validated = False
+            check("ollama: format=schema output parses and validates", False, f"{e}\n{answer.message.content!r}")
+        break
+    check("ollama: format=schema output parses and validates", validated is True, "no seed finished within 160 tokens")
     embedded = oc.embed(model=model, input=golden["texts"])
     sims = [cosine(e, g) for e, g in zip(embedded.embeddings, golden["embeddings"])]
     check("ollama: embed equals llama.cpp's (cosine > 0.999)", len(sims) == 3 and min(sims) > 0.999, str(sims))

@@ -2,9 +2,9 @@
 # Runs Hearth's tests: fetches the real models into the cache first (sha256-checked; a no-op
 # when cached), runs every test target in a release build (the kernels are too slow
 # unoptimized for the real-model tests), then drives the real `hearth serve` binary with the
-# official `openai` and `ollama` Python clients (installed from PyPI into .build/venv-clients
-# the first time). Extra arguments go to `swift test`; with arguments, the client test is
-# skipped (a filtered run).
+# official `openai` and `ollama` Python clients (installed from PyPI the first time, with
+# jsonschema to validate constrained output, into .build/venv-clients). Extra arguments go to
+# `swift test`; with arguments, the client test is skipped (a filtered run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-models.sh all > /dev/null
@@ -21,9 +21,9 @@ swift test -c release --skip-build "$@"
 
 echo "== hearth serve with the openai and ollama clients" >&2
 venv=.build/venv-clients
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, ollama" 2> /dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, ollama, jsonschema" 2> /dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet openai ollama
+  "$venv/bin/pip" install --quiet openai ollama jsonschema
 fi
 bin="$(swift build -c release --show-bin-path)/hearth"
 model=$(scripts/fetch-models.sh smollm2)

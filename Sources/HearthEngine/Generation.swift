@@ -12,14 +12,18 @@ public struct GenerationOptions: Sendable {
     /// Report each generated token's log-probability and this many most likely alternatives
     /// (`onToken`); nil: none (no cost).
     public var topLogprobs: Int?
+    /// Constrain the output to JSON of this shape: at each step only tokens that keep the text
+    /// a prefix of such a value may be drawn, and generation ends when the value is complete.
+    public var json: JSONShape?
 
     public init(maxTokens: Int = 256, sampling: SamplingParameters = .greedy, stop: [String] = [],
-                ignoreEndOfGeneration: Bool = false, topLogprobs: Int? = nil) {
+                ignoreEndOfGeneration: Bool = false, topLogprobs: Int? = nil, json: JSONShape? = nil) {
         self.maxTokens = maxTokens
         self.sampling = sampling
         self.stop = stop
         self.ignoreEndOfGeneration = ignoreEndOfGeneration
         self.topLogprobs = topLogprobs
+        self.json = json
     }
 }
 
@@ -107,6 +111,7 @@ extension Model {
         var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         var stops = StopStringFilter(options.stop)
         let eog = tokenizer.endOfGenerationIDs
+        var json = options.json.map(JSONRecognizer.init)
 
         let t0 = Date()
         var logits = try session.evaluate(promptTokens)
@@ -118,8 +123,14 @@ extension Model {
         generation: while generated.count < options.maxTokens {
             // The sampler rewrites the logits: keep the model's own row for the log-probabilities.
             let modelRow = options.topLogprobs == nil ? nil : Array(logits)
+            if let json { maskTokens(logits, allowedBy: json) }
             let id = sampler.sample(logits, history: session.tokens)
             if eog.contains(id) && !options.ignoreEndOfGeneration { reason = .endOfGeneration; break }
+            if json != nil {
+                guard json!.feed(tokenizer.pieceBytes(id)) else {
+                    throw EngineError("constrained decoding reached a state no token can continue (the JSON shape may be unsatisfiable)")
+                }
+            }
             generated.append(id)
             if let modelRow, let k = options.topLogprobs {
                 onToken(id, modelRow.withUnsafeBufferPointer { TokenLogprob(of: id, in: $0, top: k) })
@@ -130,6 +141,7 @@ extension Model {
             text += piece
             if !piece.isEmpty && !onText(piece) { reason = .cancelled; break generation }
             if hit { reason = .stopString; break }
+            if json?.isComplete == true { reason = .endOfGeneration; break }
             if session.tokens.count >= session.contextSize { reason = .contextFull; break }
             if generated.count == options.maxTokens { break }
             logits = try session.evaluate([id])
@@ -223,5 +235,82 @@ extension Model {
         // The session's cache now holds these tokens, but their logits were never made: forget them.
         session.rewind(to: 0)
         return mean.map { Float(norm > 0 ? $0 / norm : 0) }
+    }
+}
+
+/// Per-token facts that let constrained decoding skip most trials: tokens that can never be
+/// drawn (control tokens, empty pieces), each token's first byte, and the tokens that are plain
+/// string text (no quote, backslash or control byte), which any open string takes whole.
+struct ConstraintTokenTable: Sendable {
+    let excluded: [Bool]
+    /// The first two bytes as `b0 << 8 | b1`, or `b0` alone (with `length` 1).
+    let prefix: [UInt16]
+    let length: [Int32]
+    let plainString: [Bool]
+
+    init(_ tokenizer: Tokenizer) {
+        let n = tokenizer.vocabularySize
+        var excluded = [Bool](repeating: false, count: n), prefix = [UInt16](repeating: 0, count: n)
+        var length = [Int32](repeating: 0, count: n), plain = [Bool](repeating: false, count: n)
+        for id in 0..<n {
+            let piece = tokenizer.pieceBytes(Int32(id))
+            guard let b = piece.first, !tokenizer.isControl(Int32(id)) else { excluded[id] = true; continue }
+            length[id] = Int32(piece.count)
+            prefix[id] = piece.count == 1 ? UInt16(b) : UInt16(b) << 8 | UInt16(piece[piece.startIndex + 1])
+            plain[id] = piece.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+                && String(validating: piece, as: UTF8.self) != nil
+        }
+        self.excluded = excluded
+        self.prefix = prefix
+        self.length = length
+        plainString = plain
+    }
+}
+
+extension Model {
+    /// Sets the logits of the tokens `recognizer` cannot take next to -infinity: control tokens,
+    /// tokens whose bytes would break the JSON, and the end-of-generation tokens until the value
+    /// is complete. Each remaining token is tried on a copy of the recognizer, except where the
+    /// table decides: a first byte the recognizer refuses, or plain text inside a string.
+    func maskTokens(_ logits: UnsafeMutableBufferPointer<Float>, allowedBy recognizer: JSONRecognizer) {
+        let table = constraintTokens.withLock { cached in
+            if let cached { return cached }
+            let made = ConstraintTokenTable(tokenizer)
+            cached = made
+            return made
+        }
+        let canEnd = recognizer.canEnd
+        let inString = recognizer.isInsideString
+        let eog = tokenizer.endOfGenerationIDs
+        // Whether the recognizer takes a one- or two-byte beginning, worked out once per
+        // beginning: most tokens are decided by their first two bytes.
+        var firstByteOK = [Int8](repeating: -1, count: 256), pairOK = [Int8](repeating: -1, count: 65536)
+        func takes(_ bytes: UInt16, pair: Bool) -> Bool {
+            var trial = recognizer
+            return pair ? trial.feed(UInt8(bytes >> 8)) && trial.feed(UInt8(bytes & 0xFF)) : trial.feed(UInt8(bytes))
+        }
+        for id in 0..<min(logits.count, tokenizer.vocabularySize) {
+            let token = Int32(id)
+            if table.excluded[id] {
+                if !(canEnd && eog.contains(token)) { logits[id] = -.infinity }
+                continue
+            }
+            if eog.contains(token) {
+                if !canEnd { logits[id] = -.infinity }
+                continue
+            }
+            let prefix = table.prefix[id], length = table.length[id]
+            if length == 1 {
+                if firstByteOK[Int(prefix)] < 0 { firstByteOK[Int(prefix)] = takes(prefix, pair: false) ? 1 : 0 }
+                if firstByteOK[Int(prefix)] == 0 { logits[id] = -.infinity }
+                continue
+            }
+            if pairOK[Int(prefix)] < 0 { pairOK[Int(prefix)] = takes(prefix, pair: true) ? 1 : 0 }
+            if pairOK[Int(prefix)] == 0 { logits[id] = -.infinity; continue }
+            if length == 2 || (inString && table.plainString[id]) { continue }
+            var trial = recognizer
+            if !trial.feed(tokenizer.pieceBytes(token)) { logits[id] = -.infinity }
+        }
+        for id in tokenizer.vocabularySize..<logits.count { logits[id] = -.infinity }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HearthGGUF
 import HearthTemplate
 import HearthTokenizer
+import Synchronization
 
 /// A model ready to run: the memory-mapped GGUF file, the network its architecture builds,
 /// the tokenizer and the chat template it carries. Immutable and shareable; each conversation
@@ -22,6 +23,8 @@ public final class Model: @unchecked Sendable {
     public let chatTemplate: ChatTemplate?
     /// Seconds spent opening the file and building the network.
     public let loadSeconds: Double
+    /// What constrained decoding needs to know of every token, made on first use.
+    let constraintTokens = Mutex<ConstraintTokenTable?>(nil)
 
     public init(path: String) throws(EngineError) {
         let start = Date()

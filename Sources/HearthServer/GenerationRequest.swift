@@ -7,7 +7,8 @@ enum GenerationRequest {
     /// or a 400 naming both numbers when the request cannot fit (never a silent truncation).
     /// Without `maxTokens`, generation may run until the context is full.
     static func options(promptTokens: Int, maxTokens: Int?, maxTokensName: String, contextSize: Int,
-                        sampling: SamplingParameters, stop: [String], topLogprobs: Int?) throws(APIError) -> GenerationOptions {
+                        sampling: SamplingParameters, stop: [String], topLogprobs: Int?,
+                        json: JSONShape? = nil) throws(APIError) -> GenerationOptions {
         guard promptTokens > 0 else { throw .badRequest("the prompt is empty") }
         guard promptTokens < contextSize else {
             throw .badRequest("the prompt has \(promptTokens) tokens but the context holds \(contextSize); shorten the prompt or start the server with a larger --ctx-size")
@@ -20,7 +21,7 @@ enum GenerationRequest {
         }
         if let problem = sampling.validate() { throw .badRequest(problem) }
         return GenerationOptions(maxTokens: maxTokens ?? (contextSize - promptTokens), sampling: sampling,
-                                 stop: stop, topLogprobs: topLogprobs)
+                                 stop: stop, topLogprobs: topLogprobs, json: json)
     }
 
     /// Sampling parameters from a request's fields; what it leaves out keeps Hearth's defaults

@@ -32,7 +32,7 @@ struct OllamaController {
     func generate(_ request: Request, _ body: ByteBuffer) async throws -> Response {
         let req = try JSON.decode(Ollama.GenerateRequest.self, from: body)
         let served = try model(req.model)
-        try Self.refuseFormat(req.format)
+        let json = try Self.jsonShape(req.format)
         if req.suffix != nil { throw APIError.badRequest("'suffix' (fill-in-the-middle) is not supported yet") }
         let promptText = req.prompt ?? ""
         guard !promptText.isEmpty else {
@@ -48,7 +48,7 @@ struct OllamaController {
             let messages = (req.system.map { [ChatMessage.system($0)] } ?? []) + [ChatMessage.user(promptText)]
             do { prompt = try served.model.renderChat(messages) } catch { throw APIError.badRequest(error.message) }
         }
-        return try await run(served, prompt: prompt, options: req.options, stream: req.stream ?? true, name: req.model) { text, done in
+        return try await run(served, prompt: prompt, options: req.options, json: json, stream: req.stream ?? true, name: req.model) { text, done in
             Ollama.GenerateResponse(model: req.model, created_at: Self.now(), response: text, done: done)
         }
     }
@@ -56,7 +56,7 @@ struct OllamaController {
     func chat(_ request: Request, _ body: ByteBuffer) async throws -> Response {
         let req = try JSON.decode(Ollama.ChatRequest.self, from: body)
         let served = try model(req.model)
-        try Self.refuseFormat(req.format)
+        let json = try Self.jsonShape(req.format)
         if let tools = req.tools, !tools.isEmpty { throw APIError.badRequest("tools are not supported yet (tool calls are not parsed)") }
         guard let messages = req.messages, !messages.isEmpty else {
             var done = Ollama.ChatResponse(model: req.model, created_at: Self.now(), message: .init(role: "assistant", content: ""), done: true)
@@ -67,7 +67,7 @@ struct OllamaController {
         do { prompt = try served.model.renderChat(messages.map { ChatMessage(role: $0.role, content: $0.content) }) } catch {
             throw APIError.badRequest(error.message)
         }
-        return try await run(served, prompt: prompt, options: req.options, stream: req.stream ?? true, name: req.model) { text, done in
+        return try await run(served, prompt: prompt, options: req.options, json: json, stream: req.stream ?? true, name: req.model) { text, done in
             Ollama.ChatResponse(model: req.model, created_at: Self.now(), message: .init(role: "assistant", content: text), done: done)
         }
     }
@@ -75,7 +75,8 @@ struct OllamaController {
     /// What `/api/generate` and `/api/chat` share: the options, the job, and the answer
     /// (NDJSON lines when streaming, one object when not), whose last object carries the counts
     /// and durations in nanoseconds.
-    private func run<R: OllamaReply>(_ served: ServedModel, prompt: String, options o: Ollama.Options?, stream: Bool, name: String,
+    private func run<R: OllamaReply>(_ served: ServedModel, prompt: String, options o: Ollama.Options?, json: JSONShape?,
+                                     stream: Bool, name: String,
                                      reply: @escaping @Sendable (String, Bool) -> R) async throws -> Response {
         let o = o ?? Ollama.Options()
         let tokens = served.model.tokenize(prompt)
@@ -89,7 +90,7 @@ struct OllamaController {
         let maxTokens = o.num_predict.flatMap { $0 < 0 ? nil : $0 }
         let options = try GenerationRequest.options(promptTokens: tokens.count, maxTokens: maxTokens, maxTokensName: "num_predict",
                                                     contextSize: state.configuration.contextSize, sampling: sampling,
-                                                    stop: o.stop ?? [], topLogprobs: nil)
+                                                    stop: o.stop ?? [], topLogprobs: nil, json: json)
         let handle: GenerationScheduler.Handle
         do { handle = try state.scheduler.submit(model: served, promptTokens: tokens, options: options) } catch { throw APIError.queueFull }
         let started = ContinuousClock.now
@@ -183,9 +184,13 @@ struct OllamaController {
         return served
     }
 
-    private static func refuseFormat(_ format: JSONValue?) throws(APIError) {
-        if let format, format != .null, format != .string("") {
-            throw APIError.badRequest("'format' (JSON output) is not supported yet: constrained decoding is not implemented")
+    /// Ollama's `format`: `"json"` (any JSON object) or a JSON Schema.
+    private static func jsonShape(_ format: JSONValue?) throws(APIError) -> JSONShape? {
+        switch format {
+        case nil, .null?, .string("")?: return nil
+        case .string("json")?: return .object(properties: [], additionalProperties: true)
+        case .object?: return try JSONSchemaReader.shape(format!, at: "format")
+        default: throw APIError.badRequest("'format' must be \"json\" or a JSON Schema object")
         }
     }
 

@@ -27,7 +27,8 @@ struct OpenAIController {
         let req = try JSON.decode(OpenAI.ChatRequest.self, from: body)
         let registry = try state.registry()
         guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
-        try Self.refuseUnsupported(n: req.n, responseFormat: req.response_format, tools: req.tools, toolChoice: req.tool_choice)
+        try Self.refuseUnsupported(n: req.n, tools: req.tools, toolChoice: req.tool_choice)
+        let json = try Self.jsonShape(req.response_format)
         guard !req.messages.isEmpty else { throw APIError.badRequest("'messages' is empty") }
         var messages: [ChatMessage] = []
         for (i, m) in req.messages.enumerated() {
@@ -51,7 +52,7 @@ struct OpenAIController {
             sampling: GenerationRequest.sampling(temperature: req.temperature, defaultTemperature: 1, topP: req.top_p,
                                                  seed: req.seed, presencePenalty: req.presence_penalty,
                                                  frequencyPenalty: req.frequency_penalty),
-            stop: req.stop?.values ?? [], topLogprobs: req.logprobs == true ? (req.top_logprobs ?? 0) : nil)
+            stop: req.stop?.values ?? [], topLogprobs: req.logprobs == true ? (req.top_logprobs ?? 0) : nil, json: json)
         let handle = try submit(served, tokens, options)
         let id = "chatcmpl-\(handle.id)-\(UInt32.random(in: .min ... .max))"
         let created = Int(Date().timeIntervalSince1970)
@@ -110,7 +111,7 @@ struct OpenAIController {
         let req = try JSON.decode(OpenAI.CompletionRequest.self, from: body)
         let registry = try state.registry()
         guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
-        try Self.refuseUnsupported(n: req.n, responseFormat: nil, tools: nil, toolChoice: nil)
+        try Self.refuseUnsupported(n: req.n, tools: nil, toolChoice: nil)
         let model = served.model
         let prompts = try Self.tokenLists(req.prompt, model, field: "prompt")
         guard !prompts.isEmpty else { throw APIError.badRequest("'prompt' is empty") }
@@ -261,12 +262,26 @@ struct OpenAIController {
         }
     }
 
-    /// Features of the API that Hearth does not do yet: said, not ignored.
-    static func refuseUnsupported(n: Int?, responseFormat: OpenAI.ResponseFormat?, tools: [JSONValue]?, toolChoice: JSONValue?) throws(APIError) {
-        if let n, n != 1 { throw APIError.badRequest("n = \(n) is not supported: Hearth returns one choice per request") }
-        if let format = responseFormat, format.type != "text" {
-            throw APIError.badRequest("response_format '\(format.type)' is not supported yet (constrained decoding is not implemented)")
+    /// The JSON a `response_format` asks for: nil for text, any object for `json_object`, the
+    /// schema's shape for `json_schema`.
+    static func jsonShape(_ format: OpenAI.ResponseFormat?) throws(APIError) -> JSONShape? {
+        guard let format else { return nil }
+        switch format.type {
+        case "text": return nil
+        case "json_object": return .object(properties: [], additionalProperties: true)
+        case "json_schema":
+            guard case .object(let spec)? = format.json_schema, let schema = spec["schema"] else {
+                throw APIError.badRequest("response_format json_schema needs json_schema.schema")
+            }
+            return try JSONSchemaReader.shape(schema, at: "response_format.json_schema.schema")
+        default:
+            throw APIError.badRequest("response_format type '\(format.type)' is not one of text, json_object, json_schema")
         }
+    }
+
+    /// Features of the API that Hearth does not do yet: said, not ignored.
+    static func refuseUnsupported(n: Int?, tools: [JSONValue]?, toolChoice: JSONValue?) throws(APIError) {
+        if let n, n != 1 { throw APIError.badRequest("n = \(n) is not supported: Hearth returns one choice per request") }
         if let tools, !tools.isEmpty, toolChoice?.string != "none" {
             throw APIError.badRequest("tools are not supported yet (tool calls are not parsed); send no tools or tool_choice 'none'")
         }

@@ -14,6 +14,9 @@ extension Tokenizer {
         Array(piece(id, showSpecial: true))
     }
 
+    /// `piece(_:)` without a copy: a view of the tokenizer's own table.
+    public func pieceBytes(_ id: Int32) -> ArraySlice<UInt8> { piece(id, showSpecial: true) }
+
     /// The bytes of a token when special tokens are hidden: control and unknown tokens give
     /// nothing (user-defined ones still render), as `token_to_piece(special: false)`.
     func piece(_ id: Int32, showSpecial: Bool) -> ArraySlice<UInt8> {

@@ -211,6 +211,28 @@ struct RouterTests {
         }
     }
 
+    @Test("json_object through the API gives a JSON object, as the engine constrained alone does")
+    func jsonObjectMatchesEngine() async throws {
+        guard let state = try Self.state() else { return }
+        let model = try state.registryForTests().models[0].model
+        let session = try model.makeSession(contextSize: 512)
+        let tokens = model.tokenize(try model.renderChat([.user("A person as JSON.")]))
+        let expected = try model.generate(in: session, promptTokens: tokens, options: GenerationOptions(
+            maxTokens: 100, json: .object(properties: [], additionalProperties: true))).text
+        let app = Application(router: buildRouter(state: state))
+        try await app.test(.router) { client in
+            let request = #"{"model": "\#(Self.modelName)", "temperature": 0, "max_tokens": 100, "response_format": {"type": "json_object"}, "messages": [{"role": "user", "content": "A person as JSON."}]}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: Self.body(request)) { response in
+                let answer = try Self.decode(OpenAI.ChatResponse.self, response.body)
+                let content = try #require(answer.choices[0].message.content)
+                #expect(content == expected)
+                #expect(answer.choices[0].finish_reason == "stop")
+                let parsed = try JSONSerialization.jsonObject(with: Data(content.utf8))
+                #expect(parsed is [String: Any], "a JSON object: \(content)")
+            }
+        }
+    }
+
     @Test("errors have the API's shape and status, and name what is wrong")
     func errors() async throws {
         guard let state = try Self.state() else { return }
@@ -239,9 +261,13 @@ struct RouterTests {
                             .badRequest, contains: ["\(longTokens) tokens", "512"])
             try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)"}"#, .badRequest, contains: ["messages"])
             try await check("/v1/completions", #"{"model": "\#(Self.modelName)", "prompt": [1, 2, 9999999]}"#, .badRequest, contains: ["9999999"])
-            try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)", "messages": [{"role": "user", "content": "Hi"}], "response_format": {"type": "json_object"}}"#,
-                            .badRequest, contains: ["json_object", "not supported"])
-            try await check("/api/generate", #"{"model": "\#(Self.modelName)", "prompt": "Hi", "format": "json"}"#, .badRequest, contains: ["format"])
+            try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)", "messages": [{"role": "user", "content": "Hi"}], "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "array", "minItems": 2}}}}"#,
+                            .badRequest, contains: ["minItems", "not support"])
+            try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)", "messages": [{"role": "user", "content": "Hi"}], "response_format": {"type": "xml"}}"#,
+                            .badRequest, contains: ["xml"])
+            try await check("/api/generate", #"{"model": "\#(Self.modelName)", "prompt": "Hi", "format": "yaml"}"#, .badRequest, contains: ["format"])
+            try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)", "messages": [{"role": "user", "content": "Hi"}], "tools": [{"type": "function", "function": {"name": "f"}}]}"#,
+                            .badRequest, contains: ["tools"])
         }
     }
 
