@@ -186,6 +186,30 @@ def run_checks(hearth, model_path, model, base):
     except openai.BadRequestError as e:
         check("openai: an unsupported schema keyword is a BadRequestError naming it", "pattern" in str(e), str(e))
 
+    # A tool call, forced, and its result sent back.
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather of a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"},
+                                                         "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                       "required": ["city"], "additionalProperties": False}}}]
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+    r = client.chat.completions.create(model=model, messages=messages, tools=tools, tool_choice="required",
+                                       temperature=0, max_tokens=60)
+    calls = r.choices[0].message.tool_calls or []
+    ok = r.choices[0].finish_reason == "tool_calls" and len(calls) == 1 and calls[0].function.name == "get_weather"
+    try:
+        jsonschema.validate(json.loads(calls[0].function.arguments), tools[0]["function"]["parameters"])
+    except Exception as e:
+        ok = False
+        print(f"      {e}")
+    check("openai: a required tool call names the tool with arguments that validate", ok, str(r.choices[0]))
+    if calls:
+        messages += [r.choices[0].message.model_dump(exclude_none=True),
+                     {"role": "tool", "tool_call_id": calls[0].id, "content": "18 degrees and sunny"}]
+        follow = client.chat.completions.create(model=model, messages=messages, tools=tools, temperature=0, max_tokens=30)
+        check("openai: the tool's result goes back in and the model answers", follow.choices[0].finish_reason in ("stop", "length", "tool_calls"),
+              str(follow.choices[0]))
+
     # Four clients at once on two slots: every one gets its whole answer.
     results = [None] * 4
 

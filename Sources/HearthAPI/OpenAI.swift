@@ -34,6 +34,8 @@ extension OpenAI {
         public var content: Content?
         public var name: String?
         public var tool_call_id: String?
+        /// An assistant turn's calls (in the conversation so far).
+        public var tool_calls: [ToolCall]?
 
         public init(role: String, content: String) { self.role = role; self.content = .text(content) }
     }
@@ -114,7 +116,27 @@ extension OpenAI {
     public struct AssistantMessage: Codable, Sendable {
         public var role = "assistant"
         public var content: String?
-        public init(content: String?) { self.content = content }
+        public var tool_calls: [ToolCall]?
+        public init(content: String?, tool_calls: [ToolCall]? = nil) { self.content = content; self.tool_calls = tool_calls }
+    }
+
+    /// `{"id": ..., "type": "function", "function": {"name": ..., "arguments": "<JSON text>"}}`;
+    /// in a stream delta it also carries its `index`.
+    public struct ToolCall: Codable, Sendable {
+        public var index: Int?
+        public var id: String?
+        public var type: String?
+        public var function: Function
+
+        public struct Function: Codable, Sendable {
+            public var name: String?
+            public var arguments: String?
+            public init(name: String, arguments: String) { self.name = name; self.arguments = arguments }
+        }
+
+        public init(index: Int? = nil, id: String, name: String, arguments: String) {
+            self.index = index; self.id = id; type = "function"; function = Function(name: name, arguments: arguments)
+        }
     }
 
     public struct ChatChunk: Codable, Sendable {
@@ -146,7 +168,10 @@ extension OpenAI {
     public struct Delta: Codable, Sendable {
         public var role: String?
         public var content: String?
-        public init(role: String? = nil, content: String? = nil) { self.role = role; self.content = content }
+        public var tool_calls: [ToolCall]?
+        public init(role: String? = nil, content: String? = nil, tool_calls: [ToolCall]? = nil) {
+            self.role = role; self.content = content; self.tool_calls = tool_calls
+        }
     }
 
     /// Chat log-probabilities: one entry per generated token.

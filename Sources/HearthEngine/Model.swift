@@ -50,6 +50,9 @@ public final class Model: @unchecked Sendable {
     }
 
     public var architecture: String { file.architecture ?? "?" }
+
+    /// Whether the chat template refers to `tools` (lists function descriptions to the model).
+    public var chatTemplateTakesTools: Bool { file.string("tokenizer.chat_template")?.contains("tools") ?? false }
     public var shape: ModelShape { network.shape }
 
     /// A new session with a KV cache of `contextSize` positions (default: the trained context,
@@ -61,14 +64,18 @@ public final class Model: @unchecked Sendable {
 
     /// Renders a conversation with the model's chat template, as Hugging Face's
     /// `apply_chat_template` would.
-    public func renderChat(_ messages: [ChatMessage], addGenerationPrompt: Bool = true) throws(EngineError) -> String {
+    ///
+    /// `tools` are the function descriptions a tool-calling template lists (`tools` in the
+    /// template); `chatTemplateTakesTools` says whether the model's template reads them.
+    public func renderChat(_ messages: [ChatMessage], addGenerationPrompt: Bool = true,
+                           tools: [TemplateValue]? = nil) throws(EngineError) -> String {
         guard let chatTemplate else {
             throw EngineError("the model has no chat template (tokenizer.chat_template); give a raw prompt instead")
         }
         let bos = tokenizer.bosID.flatMap(tokenizer.tokenText) ?? "", eos = tokenizer.eosID.flatMap(tokenizer.tokenText) ?? ""
         do {
             return try chatTemplate.render(messages: messages, addGenerationPrompt: addGenerationPrompt,
-                                           bosToken: bos, eosToken: eos)
+                                           bosToken: bos, eosToken: eos, tools: tools)
         } catch {
             throw EngineError("the chat template failed: \(error)")
         }
@@ -90,6 +97,8 @@ public var defaultThreadCount: Int { max(1, ProcessInfo.processInfo.activeProces
 /// A chat message (role and content), as `Model.renderChat` takes it; the type lives in
 /// HearthTemplate and is named here so that `import HearthEngine` is enough.
 public typealias ChatMessage = HearthTemplate.ChatMessage
+public typealias ChatToolCall = HearthTemplate.ToolCall
+public typealias TemplateValue = HearthTemplate.TemplateValue
 
 /// Building the tokenizer frees megabytes of scratch (the vocabulary as strings) in the middle
 /// of the heap, where `free` keeps it resident; glibc's `malloc_trim` hands those pages back.

@@ -27,22 +27,53 @@ struct OpenAIController {
         let req = try JSON.decode(OpenAI.ChatRequest.self, from: body)
         let registry = try state.registry()
         guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
-        try Self.refuseUnsupported(n: req.n, tools: req.tools, toolChoice: req.tool_choice)
-        let json = try Self.jsonShape(req.response_format)
+        try Self.refuseUnsupported(n: req.n)
+        let tooling = try ToolCalling(tools: req.tools, toolChoice: req.tool_choice)
+        var json = try Self.jsonShape(req.response_format)
+        if let forced = try tooling?.constraint() {
+            guard json == nil else { throw APIError.badRequest("response_format and a required tool call cannot be combined") }
+            json = forced
+        }
         guard !req.messages.isEmpty else { throw APIError.badRequest("'messages' is empty") }
         var messages: [ChatMessage] = []
         for (i, m) in req.messages.enumerated() {
-            switch m.content {
-            case nil: messages.append(ChatMessage(role: m.role, content: .none, name: m.name, toolCallID: m.tool_call_id))
-            case let content?:
-                guard let text = content.text else {
+            var content = TemplateValue.none
+            if let c = m.content {
+                guard let text = c.text else {
                     throw APIError.badRequest("messages[\(i)].content has a part that is not text; this model reads text only")
                 }
-                messages.append(ChatMessage(role: m.role, content: .string(text), name: m.name, toolCallID: m.tool_call_id))
+                content = .string(text)
+            }
+            let calls = m.tool_calls?.map { call in
+                let arguments = call.function.arguments ?? "{}"
+                let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(arguments.utf8))
+                return ChatToolCall(id: call.id, name: call.function.name ?? "",
+                                    arguments: parsed.map(ToolCalling.templateValue) ?? .string(arguments))
+            }
+            messages.append(ChatMessage(role: m.role, content: content, name: m.name, toolCalls: calls, toolCallID: m.tool_call_id))
+        }
+        if !served.model.chatTemplateTakesTools {
+            // A template that knows no tools knows no tool calls either: an assistant turn's
+            // calls are written into its text, in the format the system message describes.
+            for (i, m) in req.messages.enumerated() {
+                guard let calls = m.tool_calls, !calls.isEmpty else { continue }
+                let text: String
+                if case .string(let s) = messages[i].content { text = s + "\n" } else { text = "" }
+                messages[i].content = .string(text + calls.map {
+                    ToolCalling.callText(name: $0.function.name ?? "", arguments: $0.function.arguments ?? "{}")
+                }.joined(separator: "\n"))
+                messages[i].toolCalls = nil
+            }
+        }
+        if let tooling, !served.model.chatTemplateTakesTools {
+            if messages.first?.role == "system", case .string(let system) = messages[0].content {
+                messages[0].content = .string(system + "\n\n" + tooling.systemDescription)
+            } else {
+                messages.insert(.system(tooling.systemDescription), at: 0)
             }
         }
         let prompt: String
-        do { prompt = try served.model.renderChat(messages) } catch { throw APIError.badRequest(error.message) }
+        do { prompt = try served.model.renderChat(messages, tools: tooling?.templateTools) } catch { throw APIError.badRequest(error.message) }
         let tokens = served.model.tokenize(prompt)
         if let k = req.top_logprobs, !(0...20).contains(k) { throw APIError.badRequest("top_logprobs must be between 0 and 20 (got \(k))") }
         let options = try GenerationRequest.options(
@@ -68,6 +99,39 @@ struct OpenAIController {
             })
         }
 
+        let constrainedCall = json != nil && req.response_format == nil
+        if let tooling {
+            // The answer is parsed for calls once it is whole; a stream gets it as a few chunks.
+            let result = try await GenerationRequest.collect(handle)
+            let summary = result.summary!
+            let (content, calls) = tooling.parse(result.text, constrained: constrainedCall)
+            let finish = calls.isEmpty ? GenerationRequest.finishReason(summary.stopReason) : "tool_calls"
+            let usage = OpenAI.Usage(prompt: summary.promptTokens, completion: summary.generatedTokens)
+            guard req.stream == true else {
+                return JSON.response(OpenAI.ChatResponse(
+                    id: id, created: created, model: served.name,
+                    choices: [OpenAI.ChatChoice(index: 0, message: .init(content: content, tool_calls: calls.isEmpty ? nil : calls),
+                                                logprobs: options.topLogprobs == nil ? nil : logprobs(result.logprobs),
+                                                finish_reason: finish)],
+                    usage: usage))
+            }
+            let includeUsage = req.stream_options?.include_usage == true
+            return ServerSentEvents.response { send in
+                func chunk(_ delta: OpenAI.Delta, finish: String? = nil) -> OpenAI.ChatChunk {
+                    OpenAI.ChatChunk(id: id, created: created, model: served.name, choices: [.init(index: 0, delta: delta, finish_reason: finish)])
+                }
+                try await send(chunk(.init(role: "assistant", content: content ?? "")))
+                if !calls.isEmpty {
+                    try await send(chunk(.init(tool_calls: calls.enumerated().map { i, c in
+                        var indexed = c
+                        indexed.index = i
+                        return indexed
+                    })))
+                }
+                try await send(chunk(.init(), finish: finish))
+                if includeUsage { try await send(OpenAI.ChatChunk(id: id, created: created, model: served.name, choices: [], usage: usage)) }
+            }
+        }
         guard req.stream == true else {
             let result = try await GenerationRequest.collect(handle)
             let summary = result.summary!
@@ -111,7 +175,7 @@ struct OpenAIController {
         let req = try JSON.decode(OpenAI.CompletionRequest.self, from: body)
         let registry = try state.registry()
         guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
-        try Self.refuseUnsupported(n: req.n, tools: nil, toolChoice: nil)
+        try Self.refuseUnsupported(n: req.n)
         let model = served.model
         let prompts = try Self.tokenLists(req.prompt, model, field: "prompt")
         guard !prompts.isEmpty else { throw APIError.badRequest("'prompt' is empty") }
@@ -280,10 +344,7 @@ struct OpenAIController {
     }
 
     /// Features of the API that Hearth does not do yet: said, not ignored.
-    static func refuseUnsupported(n: Int?, tools: [JSONValue]?, toolChoice: JSONValue?) throws(APIError) {
+    static func refuseUnsupported(n: Int?) throws(APIError) {
         if let n, n != 1 { throw APIError.badRequest("n = \(n) is not supported: Hearth returns one choice per request") }
-        if let tools, !tools.isEmpty, toolChoice?.string != "none" {
-            throw APIError.badRequest("tools are not supported yet (tool calls are not parsed); send no tools or tool_choice 'none'")
-        }
     }
 }

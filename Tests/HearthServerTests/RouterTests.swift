@@ -233,6 +233,43 @@ struct RouterTests {
         }
     }
 
+    @Test("a required tool call comes back as tool_calls whose arguments follow the parameters; the result goes back in")
+    func toolCall() async throws {
+        guard let state = try Self.state() else { return }
+        let app = Application(router: buildRouter(state: state))
+        let tools = #"[{"type": "function", "function": {"name": "get_weather", "description": "Current weather of a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}}, "required": ["city"]}}}, {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}]"#
+        try await app.test(.router) { client in
+            let request = #"{"model": "\#(Self.modelName)", "temperature": 0, "max_tokens": 60, "tools": \#(tools), "tool_choice": {"type": "function", "function": {"name": "get_weather"}}, "messages": [{"role": "user", "content": "What is the weather in Paris?"}]}"#
+            var callID = "", arguments = ""
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: Self.body(request)) { response in
+                #expect(response.status == .ok)
+                let answer = try Self.decode(OpenAI.ChatResponse.self, response.body)
+                #expect(answer.choices[0].finish_reason == "tool_calls")
+                let call = try #require(answer.choices[0].message.tool_calls?.first)
+                #expect(call.function.name == "get_weather" && call.type == "function")
+                arguments = try #require(call.function.arguments)
+                let parsed = try #require(try JSONSerialization.jsonObject(with: Data(arguments.utf8)) as? [String: Any])
+                #expect(parsed["city"] is String, "city is a string: \(arguments)")
+                if let unit = parsed["unit"] { #expect(["celsius", "fahrenheit"].contains(unit as? String ?? ""), "unit from the enum") }
+                #expect(Set(parsed.keys).isSubset(of: ["city", "unit"]))
+                callID = call.id ?? ""
+            }
+            // The call and its result go back into the conversation, through the template.
+            let escaped = String(decoding: try JSONEncoder().encode(arguments), as: UTF8.self)
+            let followUp = #"{"model": "\#(Self.modelName)", "temperature": 0, "max_tokens": 20, "tools": \#(tools), "messages": [{"role": "user", "content": "What is the weather in Paris?"}, {"role": "assistant", "content": null, "tool_calls": [{"id": "\#(callID)", "type": "function", "function": {"name": "get_weather", "arguments": \#(escaped)}}]}, {"role": "tool", "tool_call_id": "\#(callID)", "content": "18 degrees and sunny"}]}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: Self.body(followUp)) { response in
+                #expect(response.status == .ok)
+                let answer = try Self.decode(OpenAI.ChatResponse.self, response.body)
+                #expect(answer.usage.completion_tokens > 0)
+            }
+            let bad = #"{"model": "\#(Self.modelName)", "tools": \#(tools), "tool_choice": {"type": "function", "function": {"name": "nope"}}, "messages": [{"role": "user", "content": "Hi"}]}"#
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: Self.body(bad)) { response in
+                #expect(response.status == .badRequest)
+                #expect(String(buffer: response.body).contains("nope"))
+            }
+        }
+    }
+
     @Test("errors have the API's shape and status, and name what is wrong")
     func errors() async throws {
         guard let state = try Self.state() else { return }
@@ -266,8 +303,8 @@ struct RouterTests {
             try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)", "messages": [{"role": "user", "content": "Hi"}], "response_format": {"type": "xml"}}"#,
                             .badRequest, contains: ["xml"])
             try await check("/api/generate", #"{"model": "\#(Self.modelName)", "prompt": "Hi", "format": "yaml"}"#, .badRequest, contains: ["format"])
-            try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)", "messages": [{"role": "user", "content": "Hi"}], "tools": [{"type": "function", "function": {"name": "f"}}]}"#,
-                            .badRequest, contains: ["tools"])
+            try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)", "messages": [{"role": "user", "content": "Hi"}], "tools": [{"type": "function"}]}"#,
+                            .badRequest, contains: ["tools[0]"])
         }
     }
 
