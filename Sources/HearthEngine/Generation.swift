@@ -100,60 +100,101 @@ extension Model {
     public func generate(in session: Session, promptTokens: [Int32], options: GenerationOptions,
                          onText: (String) -> Bool = { _ in true },
                          onToken: (Int32, TokenLogprob?) -> Void = { _, _ in }) throws(EngineError) -> GenerationResult {
-        if let problem = options.sampling.validate() { throw EngineError(problem) }
-        guard options.maxTokens >= 0 else { throw EngineError("max tokens must be 0 or more (got \(options.maxTokens))") }
+        var sequence = try SequenceGeneration(model: self, options: options)
         guard !promptTokens.isEmpty else { throw EngineError("the prompt is empty") }
         let room = session.contextSize - session.tokens.count
         guard promptTokens.count < room else {
             throw EngineError("the prompt has \(promptTokens.count) tokens but the context holds \(session.contextSize)\(session.tokens.isEmpty ? "" : " (\(session.tokens.count) already used)"); use a larger context or a shorter prompt")
         }
-        var sampler = Sampler(options.sampling)
-        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-        var stops = StopStringFilter(options.stop)
-        let eog = tokenizer.endOfGenerationIDs
-        var json = options.json.map(JSONRecognizer.init)
-
         let t0 = Date()
         var logits = try session.evaluate(promptTokens)
         let promptSeconds = Date().timeIntervalSince(t0)
         let t1 = Date()
-        var generated: [Int32] = []
-        var text = ""
-        var reason = StopReason.maxTokens
-        generation: while generated.count < options.maxTokens {
-            // The sampler rewrites the logits: keep the model's own row for the log-probabilities.
-            let modelRow = options.topLogprobs == nil ? nil : Array(logits)
-            if let json { maskTokens(logits, allowedBy: json) }
-            let id = sampler.sample(logits, history: session.tokens)
-            if eog.contains(id) && !options.ignoreEndOfGeneration { reason = .endOfGeneration; break }
-            if json != nil {
-                guard json!.feed(tokenizer.pieceBytes(id)) else {
-                    throw EngineError("constrained decoding reached a state no token can continue (the JSON shape may be unsatisfiable)")
-                }
-            }
-            generated.append(id)
-            if let modelRow, let k = options.topLogprobs {
-                onToken(id, modelRow.withUnsafeBufferPointer { TokenLogprob(of: id, in: $0, top: k) })
-            } else {
-                onToken(id, nil)
-            }
-            let (piece, hit) = stops.push(detokenizer.append(id))
-            text += piece
-            if !piece.isEmpty && !onText(piece) { reason = .cancelled; break generation }
-            if hit { reason = .stopString; break }
-            if json?.isComplete == true { reason = .endOfGeneration; break }
-            if session.tokens.count >= session.contextSize { reason = .contextFull; break }
-            if generated.count == options.maxTokens { break }
-            logits = try session.evaluate([id])
+        while let next = try sequence.step(logits, in: session, onText: onText, onToken: onToken) {
+            logits = try session.evaluate([next])
         }
+        return GenerationResult(promptTokens: promptTokens.count, tokens: sequence.generated, text: sequence.text,
+                                stopReason: sequence.stopReason ?? .maxTokens,
+                                promptSeconds: promptSeconds, generationSeconds: Date().timeIntervalSince(t1))
+    }
+}
+
+/// One sequence being generated, a token at a time: sampling, the JSON constraint, end of
+/// generation, detokenizing and stop strings. `Model.generate` runs one to the end; a server
+/// advances several together, evaluating their tokens in one batched pass (`Session.decode`).
+public struct SequenceGeneration: Sendable {
+    public let model: Model
+    public let options: GenerationOptions
+    private var sampler: Sampler
+    private var detokenizer: StreamingDetokenizer
+    private var stops: StopStringFilter
+    private var json: JSONRecognizer?
+    /// Generated token ids (an end-of-generation token is not one of them).
+    public private(set) var generated: [Int32] = []
+    /// The text so far, as `onText` has received it.
+    public private(set) var text = ""
+    /// Why generation ended; nil while it goes on.
+    public private(set) var stopReason: StopReason?
+
+    public init(model: Model, options: GenerationOptions) throws(EngineError) {
+        if let problem = options.sampling.validate() { throw EngineError(problem) }
+        guard options.maxTokens >= 0 else { throw EngineError("max tokens must be 0 or more (got \(options.maxTokens))") }
+        self.model = model
+        self.options = options
+        sampler = Sampler(options.sampling)
+        detokenizer = StreamingDetokenizer(tokenizer: model.tokenizer)
+        stops = StopStringFilter(options.stop)
+        json = options.json.map(JSONRecognizer.init)
+    }
+
+    /// Draws the next token from `logits` (the session's last token's). Returns the token to
+    /// evaluate next, or nil when generation has ended (`stopReason` says why; the last text
+    /// has been handed to `onText`). `onText` gets text as it becomes final (whole UTF-8
+    /// characters, never part of a stop string); returning false stops generation.
+    public mutating func step(_ logits: UnsafeMutableBufferPointer<Float>, in session: Session,
+                              onText: (String) -> Bool,
+                              onToken: (Int32, TokenLogprob?) -> Void = { _, _ in }) throws(EngineError) -> Int32? {
+        guard stopReason == nil else { return nil }
+        guard generated.count < options.maxTokens else { return end(.maxTokens, onText) }
+        // The sampler rewrites the logits: keep the model's own row for the log-probabilities.
+        let modelRow = options.topLogprobs == nil ? nil : Array(logits)
+        if let json { model.maskTokens(logits, allowedBy: json) }
+        let id = sampler.sample(logits, history: session.tokens)
+        if model.tokenizer.endOfGenerationIDs.contains(id) && !options.ignoreEndOfGeneration {
+            return end(.endOfGeneration, onText)
+        }
+        if json != nil {
+            guard json!.feed(model.tokenizer.pieceBytes(id)) else {
+                throw EngineError("constrained decoding reached a state no token can continue (the JSON shape may be unsatisfiable)")
+            }
+        }
+        generated.append(id)
+        if let modelRow, let k = options.topLogprobs {
+            onToken(id, modelRow.withUnsafeBufferPointer { TokenLogprob(of: id, in: $0, top: k) })
+        } else {
+            onToken(id, nil)
+        }
+        let (piece, hit) = stops.push(detokenizer.append(id))
+        text += piece
+        if !piece.isEmpty && !onText(piece) { return end(.cancelled, onText) }
+        if hit { return end(.stopString, onText) }
+        if json?.isComplete == true { return end(.endOfGeneration, onText) }
+        if session.tokens.count >= session.contextSize { return end(.contextFull, onText) }
+        if generated.count == options.maxTokens { return end(.maxTokens, onText) }
+        return id
+    }
+
+    /// Ends generation: what the detokenizer and the stop filter still hold is final, unless a
+    /// stop string or the caller ended it.
+    private mutating func end(_ reason: StopReason, _ onText: (String) -> Bool) -> Int32? {
+        stopReason = reason
         if reason != .stopString && reason != .cancelled {
             let (rest, _) = stops.push(detokenizer.flush())
             let tail = rest + stops.flush()
             text += tail
             if !tail.isEmpty { _ = onText(tail) }
         }
-        return GenerationResult(promptTokens: promptTokens.count, tokens: generated, text: text, stopReason: reason,
-                                promptSeconds: promptSeconds, generationSeconds: Date().timeIntervalSince(t1))
+        return nil
     }
 }
 

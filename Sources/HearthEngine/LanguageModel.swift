@@ -29,13 +29,29 @@ public enum LogitRows: Sendable {
     case hidden
 }
 
+/// Where the tokens of one forward pass belong: consecutive positions of one sequence (a prompt,
+/// or one token of a decode), or one token each of several sequences decoded together (batched
+/// decoding), token t at the next position of `caches[t]`.
+public enum TokenPlacement {
+    case sequence(KVCache)
+    case oneEach([KVCache])
+
+    /// Records that the pass wrote `n` tokens.
+    func advance(by n: Int) {
+        switch self {
+        case .sequence(let cache): cache.count += n
+        case .oneEach(let caches): for c in caches { c.count += 1 }
+        }
+    }
+}
+
 /// A decoder-only transformer that can be run a batch of tokens at a time. One conforming type
 /// per architecture, in `Models/`, registered in `Architectures.swift`.
 public protocol LanguageModel: AnyObject, Sendable {
     var shape: ModelShape { get }
-    /// Runs `tokens` at positions cache.count..., appends their keys and values to `cache`,
+    /// Runs `tokens` where `placement` puts them, appends their keys and values to the caches,
     /// and writes logits into `out`: (1 or tokens.count, vocab) as `rows` asks.
-    func forward(_ tokens: ArraySlice<Int32>, cache: KVCache, rows: LogitRows,
+    func forward(_ tokens: ArraySlice<Int32>, placement: TokenPlacement, rows: LogitRows,
                  into out: UnsafeMutablePointer<Float>, workspace: Workspace)
     /// The products of every weight matrix on `kernels`, so that a session can prepare them
     /// (repack the weights) before its first token rather than during it.

@@ -90,10 +90,46 @@ public final class Session: @unchecked Sendable {
             let n = min(workspace.maxBatch, newTokens.count - done)
             let chunk = newTokens[done..<(done + n)]
             // .all, .hidden: each chunk's rows follow the previous chunk's; .last: every chunk overwrites row 0.
-            network.forward(chunk, cache: cache, rows: rows, into: logitBuffer + (everyRow ? done * width : 0), workspace: workspace)
+            network.forward(chunk, placement: .sequence(cache), rows: rows, into: logitBuffer + (everyRow ? done * width : 0), workspace: workspace)
             tokens.append(contentsOf: chunk)
             done += n
         }
         return UnsafeMutableBufferPointer(start: logitBuffer, count: needed)
+    }
+
+    /// The logits `evaluate` or `decode` left for the last token.
+    public var lastLogits: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: logitBuffer, count: vocabularySize) }
+
+    /// Appends one token to each of several sessions of the same network in one forward pass
+    /// (batched decoding: the weights are read once for all of them), and leaves each session's
+    /// logits in its `lastLogits`. The first session's workspace and threads do the work.
+    public static func decode(_ steps: [(session: Session, token: Int32)]) throws(EngineError) {
+        guard let first = steps.first?.session else { return }
+        if steps.count == 1 { _ = try first.evaluate([steps[0].token]); return }
+        let network = first.network, vocab = first.vocabularySize
+        guard steps.count <= first.workspace.maxBatch else {
+            throw EngineError("\(steps.count) sequences do not fit a batch of \(first.workspace.maxBatch)")
+        }
+        for (i, (session, token)) in steps.enumerated() {
+            guard session.network === network else { throw EngineError("sessions decoded together must share one model") }
+            guard steps[..<i].allSatisfy({ $0.session !== session }) else { throw EngineError("a session appears twice in one batch") }
+            guard token >= 0 && Int(token) < vocab else { throw EngineError("token id \(token) is outside the vocabulary (0..<\(vocab))") }
+            guard session.tokens.count < session.contextSize else {
+                throw EngineError("the context of \(session.contextSize) tokens is full")
+            }
+        }
+        let needed = steps.count * vocab
+        if needed > first.logitCapacity {
+            first.logitBuffer.deallocate()
+            first.logitBuffer = .allocate(capacity: needed)
+            first.logitCapacity = needed
+        }
+        network.forward(ArraySlice(steps.map(\.token)), placement: .oneEach(steps.map(\.session.cache)), rows: .all,
+                        into: first.logitBuffer, workspace: first.workspace)
+        // Row t belongs to session t; the first session's row is already in place.
+        for (t, (session, token)) in steps.enumerated() {
+            if t > 0 { session.logitBuffer.update(from: first.logitBuffer + t * vocab, count: vocab) }
+            session.tokens.append(token)
+        }
     }
 }

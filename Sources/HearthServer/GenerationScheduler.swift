@@ -2,15 +2,18 @@ import Foundation
 import HearthEngine
 import Synchronization
 
-/// Runs generation jobs on a fixed set of engine threads, as `SchedulerState` decides.
+/// Runs generation jobs as `SchedulerState` decides, with continuous batching.
 ///
 /// The engine is synchronous and CPU-bound, so it never runs on Swift's cooperative threads
-/// (which also serve the HTTP connections): each slot is a thread of its own, with one engine
-/// session per model. A slot keeps its session between jobs, so a request that starts with the
-/// same tokens as the slot's previous one (a chat growing turn by turn) only evaluates the new
-/// part (prompt-prefix reuse). Jobs in different slots take turns at every parallel step of the
-/// forward pass (the engine's worker pool runs one step at a time), so a long request does not
-/// hold a short one back by more than one step.
+/// (which also serve the HTTP connections): one engine thread of its own runs every job.
+/// Each running job (up to `slots`) has an engine session. At every step the thread evaluates
+/// the next token of every running job of a model in one batched forward pass
+/// (`Session.decode`), so the weights are read once for all of them. A job that arrives joins
+/// the batch at the next step, once its prompt is read. A job that ends leaves it.
+///
+/// Sessions outlive their jobs. A new job takes the idle session of its model that already
+/// holds the longest prefix of its prompt, so a chat that grows turn by turn only evaluates its
+/// new tokens (prompt-prefix reuse).
 public final class GenerationScheduler: Sendable {
     public struct QueueFull: Error {}
 
@@ -26,20 +29,20 @@ public final class GenerationScheduler: Sendable {
     private let wakeup = NSCondition()
     private let contextSize: Int
     private let threads: Int
+    private let slots: Int
     public let metrics: ServerMetrics
 
-    /// Starts `slots` engine threads.
+    /// Starts the engine thread; up to `slots` jobs run at once.
     public init(slots: Int, queueLimit: Int, contextSize: Int, threads: Int, metrics: ServerMetrics) {
         shared = Mutex(Shared(state: SchedulerState(slots: slots, queueLimit: queueLimit)))
         self.contextSize = contextSize
         self.threads = threads
         self.metrics = metrics
-        for slot in 0..<slots {
-            let thread = Thread { [self] in runSlot(slot) }
-            thread.name = "hearth-engine-\(slot)"
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
+        self.slots = slots
+        let thread = Thread { [self] in engineLoop() }
+        thread.name = "hearth-engine"
+        thread.stackSize = 8 << 20
+        thread.start()
     }
 
     public var contextSizePerSlot: Int { contextSize }
@@ -102,44 +105,121 @@ public final class GenerationScheduler: Sendable {
         metrics.setQueueDepth(queueDepth)
     }
 
-    private func nextJob() -> GenerationJob {
+    /// The next job to start: waits for one when `wait`, else nil when none is ready.
+    private func nextJob(wait: Bool) -> GenerationJob? {
         wakeup.lock()
         defer { wakeup.unlock() }
         while true {
             if let job = shared.withLock({ s in s.ready.isEmpty ? nil : s.ready.removeFirst() }) { return job }
+            guard wait else { return nil }
             wakeup.wait()
         }
     }
 
-    private func runSlot(_ slot: Int) {
-        var sessions: [String: Session] = [:]
+    /// A job between its first and its last token.
+    private struct Running {
+        let job: GenerationJob
+        let session: Session
+        var sequence: SequenceGeneration
+        /// The token to evaluate at the next step.
+        var next: Int32
+        let reused: Int
+        let promptSeconds: Double
+        let started: ContinuousClock.Instant
+        var pending: [TokenLogprob] = []
+        var seenText = false
+    }
+
+    /// Idle sessions, per model.
+    private final class SessionPool {
+        var idle: [String: [Session]] = [:]
+        var count: [String: Int] = [:]
+    }
+
+    private func engineLoop() {
+        let pool = SessionPool()
+        var running: [Running] = []
         while true {
-            let job = nextJob()
-            metrics.jobStarted()
-            do {
-                let session: Session
-                if let existing = sessions[job.model.name] {
-                    session = existing
-                } else {
-                    session = try job.model.model.makeSession(contextSize: contextSize, threads: threads)
-                    sessions[job.model.name] = session
+            // Admit waiting jobs into free slots; with nothing running, wait for one.
+            while running.count < slots, let job = nextJob(wait: running.isEmpty) {
+                metrics.jobStarted()
+                var session: Session?
+                do {
+                    session = try takeSession(for: job, from: pool)
+                    if let r = try begin(job, session!) {
+                        running.append(r)
+                        continue
+                    }
+                } catch {
+                    job.events.yield(.failed(error.message))
                 }
-                try run(job, in: session)
-            } catch {
-                job.events.yield(.failed(error.message))
+                complete(job, session: session, pool: pool)
             }
-            // The slot is free before the client sees the end of its stream.
-            metrics.jobFinished()
-            let actions = shared.withLock { s -> [SchedulerState.Action] in
-                s.jobs.removeValue(forKey: job.id)
-                return s.state.finished(job.id)
+            guard !running.isEmpty else { continue }
+
+            // One batched pass per model, then a step of every sequence.
+            var failed: [Int: String] = [:]
+            for name in Set(running.map(\.job.model.name)) {
+                let batch = running.indices.filter { running[$0].job.model.name == name }
+                do { try Session.decode(batch.map { (running[$0].session, running[$0].next) }) } catch {
+                    for i in batch { failed[i] = error.message }
+                }
             }
-            job.events.finish()
-            carryOut(actions)
+            var ended: [Int] = []
+            for i in running.indices {
+                if let message = failed[i] {
+                    running[i].job.events.yield(.failed(message))
+                    ended.append(i)
+                    continue
+                }
+                do {
+                    if try !advance(&running[i], logits: running[i].session.lastLogits) { ended.append(i) }
+                } catch {
+                    running[i].job.events.yield(.failed(error.message))
+                    ended.append(i)
+                }
+            }
+            for i in ended.reversed() {
+                let r = running.remove(at: i)
+                if failed[i] == nil, r.sequence.stopReason != nil { report(r) }
+                complete(r.job, session: r.session, pool: pool)
+            }
         }
     }
 
-    private func run(_ job: GenerationJob, in session: Session) throws(EngineError) {
+    /// The idle session of the job's model holding the longest prefix of its prompt, or a new
+    /// one; sessions per model are at most the number of slots.
+    private func takeSession(for job: GenerationJob, from pool: SessionPool) throws(EngineError) -> Session {
+        let name = job.model.name
+        var idle = pool.idle[name] ?? []
+        func shared(_ s: Session) -> Int { zip(s.tokens, job.promptTokens).prefix { $0 == $1 }.count }
+        if let best = idle.indices.max(by: { shared(idle[$0]) < shared(idle[$1]) }),
+           shared(idle[best]) > 0 || pool.count[name, default: 0] >= slots {
+            let session = idle.remove(at: best)
+            pool.idle[name] = idle
+            return session
+        }
+        let session = try job.model.model.makeSession(contextSize: contextSize, threads: threads)
+        pool.count[name, default: 0] += 1
+        return session
+    }
+
+    /// Ends a job: the session goes back to the pool and the slot to the next job before the
+    /// client sees the end of its stream.
+    private func complete(_ job: GenerationJob, session: Session?, pool: SessionPool) {
+        if let session { pool.idle[job.model.name, default: []].append(session) }
+        metrics.jobFinished()
+        let actions = shared.withLock { s -> [SchedulerState.Action] in
+            s.jobs.removeValue(forKey: job.id)
+            return s.state.finished(job.id)
+        }
+        job.events.finish()
+        carryOut(actions)
+    }
+
+    /// Starts a job: embeds or scores it, or reads its prompt and draws its first token.
+    /// Returns the running sequence, or nil when the job is already done (its events sent).
+    private func begin(_ job: GenerationJob, _ session: Session) throws(EngineError) -> Running? {
         let queued = job.created.duration(to: .now)
         let model = job.model.model
         if job.kind == .embed {
@@ -151,7 +231,7 @@ public final class GenerationScheduler: Sendable {
             job.events.yield(.finished(.init(promptTokens: job.promptTokens.count, cachedTokens: 0, generatedTokens: 0,
                                              stopReason: .maxTokens, promptSeconds: seconds, generationSeconds: 0,
                                              queuedSeconds: queued.seconds)))
-            return
+            return nil
         }
         if job.kind == .scoreAndGenerate {
             let start = ContinuousClock.now
@@ -164,29 +244,48 @@ public final class GenerationScheduler: Sendable {
         let held = zip(session.tokens, job.promptTokens).prefix { $0 == $1 }.count
         let reused = min(held, job.promptTokens.count - 1)
         session.rewind(to: reused)
-        if job.options.maxTokens == 0 {
-            job.events.yield(.finished(.init(promptTokens: job.promptTokens.count, cachedTokens: reused, generatedTokens: 0,
-                                             stopReason: .maxTokens, promptSeconds: 0, generationSeconds: 0,
-                                             queuedSeconds: queued.seconds)))
-            return
+        let suffix = Array(job.promptTokens[reused...])
+        guard suffix.count < session.contextSize - session.tokens.count else {
+            throw EngineError("the prompt has \(job.promptTokens.count) tokens but the context holds \(session.contextSize)")
         }
-        var pending: [TokenLogprob] = []
-        var firstText = true
-        let result = try model.generate(in: session, promptTokens: Array(job.promptTokens[reused...]), options: job.options,
-            onText: { piece in
-                if firstText { self.metrics.firstToken(after: (job.created.duration(to: .now)).seconds); firstText = false }
-                job.events.yield(.text(piece, pending))
-                pending.removeAll()
-                return !job.shouldStop
-            },
-            onToken: { _, logprob in if let logprob { pending.append(logprob) } })
-        if !pending.isEmpty { job.events.yield(.text("", pending)) }
-        metrics.promptEvaluated(tokens: result.promptTokens, seconds: result.promptSeconds)
-        metrics.generated(tokens: result.tokens.count, seconds: result.generationSeconds)
-        job.events.yield(.finished(.init(promptTokens: job.promptTokens.count, cachedTokens: reused,
-                                         generatedTokens: result.tokens.count, stopReason: result.stopReason,
-                                         promptSeconds: result.promptSeconds, generationSeconds: result.generationSeconds,
-                                         queuedSeconds: queued.seconds)))
+        let sequence = try SequenceGeneration(model: model, options: job.options)
+        let start = ContinuousClock.now
+        let logits = try session.evaluate(suffix)
+        let promptSeconds = (ContinuousClock.now - start).seconds
+        metrics.promptEvaluated(tokens: suffix.count, seconds: promptSeconds)
+        var r = Running(job: job, session: session, sequence: sequence, next: 0, reused: reused,
+                        promptSeconds: promptSeconds, started: .now)
+        if try advance(&r, logits: logits) { return r }
+        report(r)
+        return nil
+    }
+
+    /// Draws a sequence's next token and sends its text; false when the sequence has ended.
+    private func advance(_ r: inout Running, logits: UnsafeMutableBufferPointer<Float>) throws(EngineError) -> Bool {
+        let job = r.job
+        var pending = r.pending, seenText = r.seenText
+        let next = try r.sequence.step(logits, in: r.session, onText: { piece in
+            if !seenText { self.metrics.firstToken(after: job.created.duration(to: .now).seconds); seenText = true }
+            job.events.yield(.text(piece, pending))
+            pending.removeAll()
+            return !job.shouldStop
+        }, onToken: { _, logprob in if let logprob { pending.append(logprob) } })
+        r.pending = pending
+        r.seenText = seenText
+        guard let next else { return false }
+        r.next = next
+        return true
+    }
+
+    /// The end of a sequence: its last log-probabilities and its summary.
+    private func report(_ r: Running) {
+        if !r.pending.isEmpty { r.job.events.yield(.text("", r.pending)) }
+        let seconds = (ContinuousClock.now - r.started).seconds
+        metrics.generated(tokens: r.sequence.generated.count, seconds: seconds)
+        r.job.events.yield(.finished(.init(promptTokens: r.job.promptTokens.count, cachedTokens: r.reused,
+                                           generatedTokens: r.sequence.generated.count,
+                                           stopReason: r.sequence.stopReason ?? .maxTokens, promptSeconds: r.promptSeconds,
+                                           generationSeconds: seconds, queuedSeconds: 0)))
     }
 }
 

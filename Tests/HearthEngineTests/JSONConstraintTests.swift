@@ -244,3 +244,48 @@ struct JSONConstraintTests {
         #expect(completed >= 3, "seeds that finish their object within 160 tokens: \(completed) of 6")
     }
 }
+
+/// Batched decoding against the one-sequence path it must agree with.
+@Suite("Batched decoding")
+struct BatchedDecodeTests {
+    @Test("one token each of three sequences in one pass gives each the logits it gets alone")
+    func decodeTogetherMatchesAlone() throws {
+        guard let path = try TestPaths.model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
+        let model = try Model(path: path)
+        let prompts = ["Once upon a time", "The capital of France is", "def fibonacci(n):\n    "].map { model.tokenize($0) }
+        let next: [Int32] = [42, 1000, 7]
+        let together = try prompts.map { p in
+            let s = try model.makeSession(contextSize: 128)
+            _ = try s.evaluate(p)
+            return s
+        }
+        try Session.decode(zip(together, next).map { ($0, $1) })
+        // And a second batched step, so that positions advance in every cache.
+        let then: [Int32] = [5, 6, 8]
+        try Session.decode(zip(together, then).map { ($0, $1) })
+        for (i, p) in prompts.enumerated() {
+            let alone = try model.makeSession(contextSize: 128)
+            _ = try alone.evaluate(p)
+            _ = try alone.evaluate([next[i]])
+            let expected = Array(try alone.evaluate([then[i]]))
+            let got = Array(together[i].lastLogits)
+            #expect(together[i].tokens == alone.tokens)
+            let range = expected.max()! - expected.min()!
+            let worst = zip(got, expected).map { abs($0 - $1) }.max()!
+            #expect(worst < 0.02 * range, "sequence \(i): largest difference \(worst) of a logit range \(range)")
+            #expect(got.indices.max { got[$0] < got[$1] } == expected.indices.max { expected[$0] < expected[$1] })
+        }
+    }
+
+    @Test("sessions of one batch must differ and have room")
+    func refusesBadBatches() throws {
+        guard let path = try TestPaths.model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
+        let model = try Model(path: path)
+        let a = try model.makeSession(contextSize: 8), b = try model.makeSession(contextSize: 8)
+        _ = try a.evaluate([1, 2])
+        _ = try b.evaluate([1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(throws: EngineError.self) { try Session.decode([(a, 3), (a, 4)]) }
+        #expect(throws: EngineError.self) { try Session.decode([(a, 3), (b, 4)]) }
+        #expect(throws: EngineError.self) { try Session.decode([(a, 3), (a, -1)]) }
+    }
+}

@@ -42,22 +42,39 @@ struct SelfAttention {
 
     var linears: [Linear] { [wq, wk, wv, wo] }
 
-    /// out = wo(attend(rope(q), rope(k), v)) for the n tokens of `xn` (n, dim) at positions
-    /// start..<start+n; their keys and values go into `cache` at layer `layer`.
+    /// out = wo(attend(rope(q), rope(k), v)) for the n tokens of `xn` (n, dim), at the positions
+    /// `placement` gives; their keys and values go into the caches at layer `layer`.
     func callAsFunction(_ xn: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, n: Int,
-                        layer: Int, start: Int, cache: KVCache, workspace w: Workspace) {
+                        layer: Int, placement: TokenPlacement, workspace w: Workspace) {
         let s = shape, threads = w.threads
         Linear.forward(xn, n: n, workspace: w, (wq, w.q), (wk, w.k), (wv, w.v))
         if let qNorm { rmsNorm(w.q, weight: qNorm, dim: s.headDim, n: n * s.nHeads, eps: normEps) }
         if let kNorm { rmsNorm(w.k, weight: kNorm, dim: s.headDim, n: n * s.nKVHeads, eps: normEps) }
-        parallelRanges(n, threads: threads, minimumPerThread: 16, RotateTokens(rope: rope, shape: s, q: w.q, k: w.k, start: start))
-        let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
         let toHalf = w.kernels.quantizer(for: .f16)!
-        toHalf(w.k, keys + start * s.kvDim, n * s.kvDim)
-        toHalf(w.v, values + start * s.kvDim, n * s.kvDim)
-        attend(q: w.q, keys: keys, values: values, out: w.attn, n: n, start: start,
-               nHeads: s.nHeads, nKVHeads: s.nKVHeads, headDim: s.headDim,
-               scale: scale, window: window, threads: threads, kernels: w.kernels)
+        switch placement {
+        case .sequence(let cache):
+            let start = cache.count
+            parallelRanges(n, threads: threads, minimumPerThread: 16, RotateTokens(rope: rope, shape: s, q: w.q, k: w.k, start: start))
+            let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
+            toHalf(w.k, keys + start * s.kvDim, n * s.kvDim)
+            toHalf(w.v, values + start * s.kvDim, n * s.kvDim)
+            attend(q: w.q, keys: keys, values: values, out: w.attn, n: n, start: start,
+                   nHeads: s.nHeads, nKVHeads: s.nKVHeads, headDim: s.headDim,
+                   scale: scale, window: window, threads: threads, kernels: w.kernels)
+        case .oneEach(let caches):
+            // Each token is the next of its own sequence: its own position, cache and attention.
+            for (t, cache) in caches.enumerated() {
+                let position = cache.count
+                let q = w.q + t * s.qDim, k = w.k + t * s.kvDim, v = w.v + t * s.kvDim
+                rope.apply(q, heads: s.nHeads, k, heads: s.nKVHeads, position: position)
+                let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
+                toHalf(k, keys + position * s.kvDim, s.kvDim)
+                toHalf(v, values + position * s.kvDim, s.kvDim)
+                attend(q: q, keys: keys, values: values, out: w.attn + t * s.qDim, n: 1, start: position,
+                       nHeads: s.nHeads, nKVHeads: s.nKVHeads, headDim: s.headDim,
+                       scale: scale, window: window, threads: threads, kernels: w.kernels)
+            }
+        }
         wo.forward(w.attn, out, n: n, workspace: w)
     }
 }

@@ -51,20 +51,20 @@ final class Llama: LanguageModel, @unchecked Sendable {
         (blocks.flatMap { $0.attention.linears + $0.feedForward.linears } + [output]).map { $0.products[kernels.index] }
     }
 
-    func forward(_ tokens: ArraySlice<Int32>, cache: KVCache, rows: LogitRows,
+    func forward(_ tokens: ArraySlice<Int32>, placement: TokenPlacement, rows: LogitRows,
                  into out: UnsafeMutablePointer<Float>, workspace w: Workspace) {
-        let n = tokens.count, start = cache.count, dim = shape.dim
+        let n = tokens.count, dim = shape.dim
         let x = w.x, xn = w.xNorm, y = w.proj
         tokenEmbedding.lookup(tokens, into: x, workspace: w)
         for (l, b) in blocks.enumerated() {
             rmsNorm(x, to: xn, weight: b.attentionNorm, dim: dim, n: n, eps: eps)
-            b.attention(xn, into: y, n: n, layer: l, start: start, cache: cache, workspace: w)
+            b.attention(xn, into: y, n: n, layer: l, placement: placement, workspace: w)
             addResidual(x, y, count: n * dim)
             rmsNorm(x, to: xn, weight: b.ffnNorm, dim: dim, n: n, eps: eps)
             b.feedForward(xn, into: y, n: n, workspace: w)
             addResidual(x, y, count: n * dim)
         }
-        cache.count = start + n
+        placement.advance(by: n)
         logits(of: x, n: n, rows: rows, norm: outputNorm, eps: eps, head: output, into: out, workspace: w)
     }
 }
