@@ -121,11 +121,13 @@ public final class GenerationScheduler: Sendable {
         let job: GenerationJob
         let session: Session
         var sequence: SequenceGeneration
-        /// The token to evaluate at the next step.
-        var next: Int32
+        /// Prompt tokens still to read, a chunk per step.
+        var unread: ArraySlice<Int32>
+        /// The token to evaluate at the next step, once the prompt is read.
+        var next: Int32?
         let reused: Int
-        let promptSeconds: Double
-        let started: ContinuousClock.Instant
+        var promptSeconds = 0.0
+        var started = ContinuousClock.now
         var pending: [TokenLogprob] = []
         var seenText = false
     }
@@ -135,6 +137,9 @@ public final class GenerationScheduler: Sendable {
         var idle: [String: [Session]] = [:]
         var count: [String: Int] = [:]
     }
+
+    /// Prompt tokens a job reads per step while others decode.
+    static let promptChunk = 64
 
     private func engineLoop() {
         let pool = SessionPool()
@@ -157,28 +162,47 @@ public final class GenerationScheduler: Sendable {
             }
             guard !running.isEmpty else { continue }
 
-            // One batched pass per model, then a step of every sequence.
+            // Jobs still reading their prompt read one chunk each, so that a long prompt holds
+            // the others back by one chunk per step, not by all of it.
+            var ended: [Int] = []
             var failed: [Int: String] = [:]
-            for name in Set(running.map(\.job.model.name)) {
-                let batch = running.indices.filter { running[$0].job.model.name == name }
-                do { try Session.decode(batch.map { (running[$0].session, running[$0].next) }) } catch {
-                    for i in batch { failed[i] = error.message }
+            for i in running.indices where !running[i].unread.isEmpty {
+                if running[i].job.shouldStop { ended.append(i); continue }  // its client went away
+                let chunk = running[i].unread.prefix(Self.promptChunk)
+                running[i].unread = running[i].unread.dropFirst(chunk.count)
+                do {
+                    let start = ContinuousClock.now
+                    let logits = try running[i].session.evaluate(Array(chunk))
+                    running[i].promptSeconds += (ContinuousClock.now - start).seconds
+                    metrics.promptEvaluated(tokens: chunk.count, seconds: (ContinuousClock.now - start).seconds)
+                    if running[i].unread.isEmpty {
+                        running[i].started = .now
+                        if try !advance(&running[i], logits: logits) { ended.append(i) }
+                    }
+                } catch {
+                    failed[i] = error.message
+                    ended.append(i)
                 }
             }
-            var ended: [Int] = []
-            for i in running.indices {
-                if let message = failed[i] {
-                    running[i].job.events.yield(.failed(message))
-                    ended.append(i)
+            // One batched pass per model for the jobs past their prompt, then a step of each.
+            let decoding = running.indices.filter { running[$0].next != nil && !ended.contains($0) }
+            for name in Set(decoding.map { running[$0].job.model.name }) {
+                let batch = decoding.filter { running[$0].job.model.name == name }
+                do { try Session.decode(batch.map { (running[$0].session, running[$0].next!) }) } catch {
+                    for i in batch { failed[i] = error.message; ended.append(i) }
                     continue
                 }
-                do {
-                    if try !advance(&running[i], logits: running[i].session.lastLogits) { ended.append(i) }
-                } catch {
-                    running[i].job.events.yield(.failed(error.message))
-                    ended.append(i)
+                for i in batch {
+                    do {
+                        if try !advance(&running[i], logits: running[i].session.lastLogits) { ended.append(i) }
+                    } catch {
+                        failed[i] = error.message
+                        ended.append(i)
+                    }
                 }
             }
+            for (i, message) in failed { running[i].job.events.yield(.failed(message)) }
+            ended = Set(ended).sorted()
             for i in ended.reversed() {
                 let r = running.remove(at: i)
                 if failed[i] == nil, r.sequence.stopReason != nil { report(r) }
@@ -217,7 +241,7 @@ public final class GenerationScheduler: Sendable {
         carryOut(actions)
     }
 
-    /// Starts a job: embeds or scores it, or reads its prompt and draws its first token.
+    /// Starts a job: embeds or scores it, or sets it up to read the rest of its prompt.
     /// Returns the running sequence, or nil when the job is already done (its events sent).
     private func begin(_ job: GenerationJob, _ session: Session) throws(EngineError) -> Running? {
         let queued = job.created.duration(to: .now)
@@ -249,15 +273,7 @@ public final class GenerationScheduler: Sendable {
             throw EngineError("the prompt has \(job.promptTokens.count) tokens but the context holds \(session.contextSize)")
         }
         let sequence = try SequenceGeneration(model: model, options: job.options)
-        let start = ContinuousClock.now
-        let logits = try session.evaluate(suffix)
-        let promptSeconds = (ContinuousClock.now - start).seconds
-        metrics.promptEvaluated(tokens: suffix.count, seconds: promptSeconds)
-        var r = Running(job: job, session: session, sequence: sequence, next: 0, reused: reused,
-                        promptSeconds: promptSeconds, started: .now)
-        if try advance(&r, logits: logits) { return r }
-        report(r)
-        return nil
+        return Running(job: job, session: session, sequence: sequence, unread: suffix[...], next: nil, reused: reused)
     }
 
     /// Draws a sequence's next token and sends its text; false when the sequence has ended.
@@ -272,9 +288,8 @@ public final class GenerationScheduler: Sendable {
         }, onToken: { _, logprob in if let logprob { pending.append(logprob) } })
         r.pending = pending
         r.seenText = seenText
-        guard let next else { return false }
         r.next = next
-        return true
+        return next != nil
     }
 
     /// The end of a sequence: its last log-probabilities and its summary.

@@ -6,6 +6,7 @@ import HearthTestSupport
 import Hummingbird
 import HummingbirdTesting
 import HTTPTypes
+import Synchronization
 import Testing
 
 /// The routes, in process, on the real SmolLM2 file: what a client gets back is checked against
@@ -358,6 +359,36 @@ struct RouterTests {
                 #expect(response.headers[HTTPField.Name("Retry-After")!] != nil)
             }
         }
+    }
+
+    @Test("fairness: a short request finishes while a long prompt is still being read")
+    func shortRequestIsNotHeldBack() async throws {
+        guard let state = try Self.state({ $0.parallel = 2 }) else { return }
+        let served = try state.registryForTests().models[0]
+        let longPrompt = served.model.tokenize(String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 40))
+        #expect(longPrompt.count > 4 * 64, "a prompt of several chunks")
+        let options = GenerationOptions(maxTokens: 4, ignoreEndOfGeneration: true)
+        let long = try state.scheduler.submit(model: served, promptTokens: longPrompt, options: options)
+        let short = try state.scheduler.submit(model: served, promptTokens: served.model.tokenize("Hi"), options: options)
+        final class Order: Sendable {
+            let events = Mutex<[String]>([])
+            func add(_ e: String) { events.withLock { $0.append(e) } }
+        }
+        let order = Order()
+        await withTaskGroup(of: Void.self) { group in
+            for (name, handle) in [("long", long), ("short", short)] {
+                group.addTask {
+                    for await event in handle.events {
+                        if case .finished = event { order.add(name + " finished") }
+                        if case .text = event { order.add(name + " text") }
+                    }
+                }
+            }
+        }
+        let events = order.events.withLock { $0 }
+        let shortDone = try #require(events.firstIndex(of: "short finished"))
+        let longFirst = try #require(events.firstIndex(of: "long text"))
+        #expect(shortDone < longFirst, "the short request ends before the long one's first text: \(events)")
     }
 
     @Test("a cancelled job stops within a token and frees its slot")
