@@ -25,7 +25,7 @@ let package = Package(
                 dependencies: ["HearthKernels", "HearthSIMD", "HearthGGUF", "HearthTokenizer", "HearthTemplate"]),
         .target(name: "HearthAPI"),
         .target(name: "HearthServer", dependencies: [
-            "HearthEngine", "HearthAPI",
+            "HearthEngine", "HearthGGUF", "HearthAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),

@@ -19,9 +19,8 @@ public struct APIError: Error, Sendable {
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
 
-    static func modelNotFound(_ name: String, registry: ModelRegistry) -> APIError {
-        APIError(.notFound, "model '\(name)' not found; this server has: \(registry.models.map(\.name).joined(separator: ", "))",
-                 type: "not_found_error")
+    static func modelNotFound(_ name: String, known: [String]) -> APIError {
+        APIError(.notFound, "model '\(name)' not found; this server has: \(known.joined(separator: ", "))", type: "not_found_error")
     }
 
     static var queueFull: APIError {

@@ -22,7 +22,8 @@ public final class GenerationScheduler: Sendable {
         var jobs: [Int: GenerationJob] = [:]
         var ready: [GenerationJob] = []
         var nextID = 1
-        var shuttingDown = false
+        /// Unloaded models whose idle sessions the engine thread is to drop.
+        var forgotten: [ObjectIdentifier] = []
     }
 
     private let shared: Mutex<Shared>
@@ -72,6 +73,7 @@ public final class GenerationScheduler: Sendable {
             metrics.rejected()
             throw QueueFull()
         }
+        model.activeJobs.add(1, ordering: .relaxed)
         carryOut(actions)
         return Handle(id: job.id, events: stream, scheduler: self)
     }
@@ -80,6 +82,14 @@ public final class GenerationScheduler: Sendable {
     public var queueDepth: Int { shared.withLock { $0.state.waiting.count } }
     /// Jobs running.
     public var runningCount: Int { shared.withLock { $0.state.running.count } }
+
+    /// Drops the idle sessions of an unloaded model (at once, even if the engine is idle).
+    func forget(_ model: ServedModel) {
+        wakeup.lock()
+        shared.withLock { $0.forgotten.append(ObjectIdentifier(model)) }
+        wakeup.signal()
+        wakeup.unlock()
+    }
 
     func cancel(_ id: Int) {
         let actions = shared.withLock { $0.state.cancel(id) }
@@ -105,13 +115,14 @@ public final class GenerationScheduler: Sendable {
         metrics.setQueueDepth(queueDepth)
     }
 
-    /// The next job to start: waits for one when `wait`, else nil when none is ready.
+    /// The next job to start: waits for one when `wait`, else nil when none is ready. Also nil
+    /// when woken to drop the sessions of an unloaded model.
     private func nextJob(wait: Bool) -> GenerationJob? {
         wakeup.lock()
         defer { wakeup.unlock() }
         while true {
             if let job = shared.withLock({ s in s.ready.isEmpty ? nil : s.ready.removeFirst() }) { return job }
-            guard wait else { return nil }
+            guard wait, shared.withLock({ $0.forgotten.isEmpty }) else { return nil }
             wakeup.wait()
         }
     }
@@ -132,10 +143,10 @@ public final class GenerationScheduler: Sendable {
         var seenText = false
     }
 
-    /// Idle sessions, per model.
+    /// Idle sessions, per loaded model.
     private final class SessionPool {
-        var idle: [String: [Session]] = [:]
-        var count: [String: Int] = [:]
+        var idle: [ObjectIdentifier: [Session]] = [:]
+        var count: [ObjectIdentifier: Int] = [:]
     }
 
     /// Prompt tokens a job reads per step while others decode.
@@ -145,6 +156,10 @@ public final class GenerationScheduler: Sendable {
         let pool = SessionPool()
         var running: [Running] = []
         while true {
+            for id in shared.withLock({ s in defer { s.forgotten.removeAll() }; return s.forgotten }) {
+                pool.idle[id] = nil
+                pool.count[id] = nil
+            }
             // Admit waiting jobs into free slots; with nothing running, wait for one.
             while running.count < slots, let job = nextJob(wait: running.isEmpty) {
                 metrics.jobStarted()
@@ -160,7 +175,7 @@ public final class GenerationScheduler: Sendable {
                 }
                 complete(job, session: session, pool: pool)
             }
-            guard !running.isEmpty else { continue }
+            if running.isEmpty { continue }
 
             // Jobs still reading their prompt read one chunk each, so that a long prompt holds
             // the others back by one chunk per step, not by all of it.
@@ -186,8 +201,8 @@ public final class GenerationScheduler: Sendable {
             }
             // One batched pass per model for the jobs past their prompt, then a step of each.
             let decoding = running.indices.filter { running[$0].next != nil && !ended.contains($0) }
-            for name in Set(decoding.map { running[$0].job.model.name }) {
-                let batch = decoding.filter { running[$0].job.model.name == name }
+            for model in Set(decoding.map { ObjectIdentifier(running[$0].job.model) }) {
+                let batch = decoding.filter { ObjectIdentifier(running[$0].job.model) == model }
                 do { try Session.decode(batch.map { (running[$0].session, running[$0].next!) }) } catch {
                     for i in batch { failed[i] = error.message; ended.append(i) }
                     continue
@@ -214,7 +229,7 @@ public final class GenerationScheduler: Sendable {
     /// The idle session of the job's model holding the longest prefix of its prompt, or a new
     /// one; sessions per model are at most the number of slots.
     private func takeSession(for job: GenerationJob, from pool: SessionPool) throws(EngineError) -> Session {
-        let name = job.model.name
+        let name = ObjectIdentifier(job.model)
         var idle = pool.idle[name] ?? []
         func shared(_ s: Session) -> Int { zip(s.tokens, job.promptTokens).prefix { $0 == $1 }.count }
         if let best = idle.indices.max(by: { shared(idle[$0]) < shared(idle[$1]) }),
@@ -231,7 +246,15 @@ public final class GenerationScheduler: Sendable {
     /// Ends a job: the session goes back to the pool and the slot to the next job before the
     /// client sees the end of its stream.
     private func complete(_ job: GenerationJob, session: Session?, pool: SessionPool) {
-        if let session { pool.idle[job.model.name, default: []].append(session) }
+        let id = ObjectIdentifier(job.model)
+        if job.model.unloaded.load(ordering: .relaxed) {
+            pool.idle[id] = nil  // an unloaded model's sessions go with it
+            pool.count[id] = nil
+        } else if let session {
+            pool.idle[id, default: []].append(session)
+        }
+        job.model.touch()
+        job.model.activeJobs.subtract(1, ordering: .relaxed)
         metrics.jobFinished()
         let actions = shared.withLock { s -> [SchedulerState.Action] in
             s.jobs.removeValue(forKey: job.id)

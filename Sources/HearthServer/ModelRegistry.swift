@@ -1,46 +1,98 @@
 import Foundation
 import HearthEngine
+import HearthGGUF
+import Synchronization
 
-/// A model the server offers, loaded, under the name clients ask for it by.
-public final class ServedModel: Sendable {
+/// A GGUF file the server offers, under the name clients ask for it by.
+public struct ModelFile: Sendable {
     /// The file name without `.gguf` (`SmolLM2-135M-Instruct.Q4_1`).
     public let name: String
     public let path: String
-    public let model: Model
-    public let fileSize: Int
+    public let size: Int
     public let modified: Date
+    /// From the GGUF header, for listings of models not loaded.
+    public let architecture: String
+    /// The quantization holding most of the weights' bytes (`Q4_1`), as Ollama's details name it.
+    public let quantization: String
+    /// Parameters, rounded the way Ollama writes them (`135M`, `1.5B`).
+    public let parameterSize: String
 
-    init(name: String, path: String, model: Model) {
+    init(name: String, path: String, gguf: GGUFFile) {
         self.name = name
         self.path = path
-        self.model = model
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        fileSize = (attributes?[.size] as? Int) ?? model.file.fileSize
+        size = (attributes?[.size] as? Int) ?? gguf.fileSize
         modified = (attributes?[.modificationDate] as? Date) ?? Date()
-    }
-
-    /// The quantization holding most of the weights' bytes (`Q4_1`), as Ollama's details name it.
-    public var quantization: String {
+        architecture = gguf.architecture ?? "unknown"
         var bytes: [String: Int] = [:]
-        for t in model.file.tensors { bytes[t.type.description.uppercased(), default: 0] += t.byteCount }
-        return bytes.max { $0.value < $1.value }?.key ?? "unknown"
-    }
-
-    /// Parameters, rounded the way Ollama writes them (`135M`, `1.5B`).
-    public var parameterSize: String {
-        let n = model.file.tensors.reduce(0) { $0 + $1.elementCount }
-        return n < 1_000_000_000 ? "\(Int((Double(n) / 1e6).rounded()))M" : "\((Double(n) / 1e8).rounded() / 10)B"
+        for t in gguf.tensors { bytes[t.type.description.uppercased(), default: 0] += t.byteCount }
+        quantization = bytes.max { $0.value < $1.value }?.key ?? "unknown"
+        let n = gguf.tensors.reduce(0) { $0 + $1.elementCount }
+        parameterSize = n < 1_000_000_000 ? "\(Int((Double(n) / 1e6).rounded()))M" : "\((Double(n) / 1e8).rounded() / 10)B"
     }
 }
 
-/// The models a server offers, loaded at start.
-public final class ModelRegistry: Sendable {
-    public let models: [ServedModel]
+/// The clock the keep-alive times are read on.
+let serverEpoch = ContinuousClock.now
+var uptimeNanos: Int64 { Int64((ContinuousClock.now - serverEpoch).seconds * 1e9) }
 
-    /// Loads every GGUF file in `paths`; a directory adds the `.gguf` files directly inside it.
-    /// Throws naming the file that failed, or when two files would get the same name.
-    public init(paths: [String], onLoad: (String) -> Void = { _ in }) throws(ServerError) {
-        var files: [String] = []
+/// A model the server has loaded.
+public final class ServedModel: Sendable {
+    public let file: ModelFile
+    public let model: Model
+    /// Jobs submitted and not yet finished; a model in use is never unloaded.
+    let activeJobs = Atomic<Int>(0)
+    /// When it was last used (`uptimeNanos`).
+    let lastUsed = Atomic<Int64>(uptimeNanos)
+    /// Seconds to stay loaded once idle; negative: for ever.
+    let keepAlive: Atomic<Int64>
+    /// Unloaded: its sessions are dropped rather than kept for the next job.
+    let unloaded = Atomic<Bool>(false)
+
+    init(file: ModelFile, model: Model, keepAlive: Int64) {
+        self.file = file
+        self.model = model
+        self.keepAlive = Atomic(keepAlive)
+    }
+
+    public var name: String { file.name }
+    public var path: String { file.path }
+    public var fileSize: Int { file.size }
+    public var modified: Date { file.modified }
+
+    public var quantization: String { file.quantization }
+    public var parameterSize: String { file.parameterSize }
+
+    /// Marks it used now.
+    func touch() { lastUsed.store(uptimeNanos, ordering: .relaxed) }
+}
+
+/// The models a server offers, and which of them are loaded.
+///
+/// Every file is checked when the server starts (its GGUF header parsed), so a bad file is an
+/// error at start, not at the first request. A model is loaded when a request asks for it (or
+/// by `preload`), and unloaded:
+/// - when loading another would pass `maxLoaded` models or `memoryBudget` bytes (the least
+///   recently used idle one first; a model with a request in flight is never unloaded, so a
+///   budget can be passed while every loaded model is busy);
+/// - when it has been idle for its keep-alive (Ollama's `keep_alive`: the last request's value,
+///   else the server's `--keep-alive`; negative keeps it for ever, 0 unloads it as soon as it
+///   is idle).
+public final class ModelRegistry: Sendable {
+    public let files: [ModelFile]
+    public let maxLoaded: Int
+    public let memoryBudget: Int?
+    /// Seconds an idle model stays loaded unless a request says otherwise; negative: for ever.
+    public let defaultKeepAlive: Int64
+    private let loaded = Mutex<[String: ServedModel]>([:])
+    /// Loads in progress, so that concurrent requests for one model load it once.
+    private let loading = Mutex<[String: Task<ServedModel, any Error>]>([:])
+    /// Called with a model that was unloaded (the scheduler drops its sessions).
+    let onUnload = Mutex<(@Sendable (ServedModel) -> Void)?>(nil)
+
+    /// Lists and checks the GGUF files in `paths` (a folder adds the `.gguf` files directly in it).
+    public init(paths: [String], maxLoaded: Int = 3, memoryBudget: Int? = nil, defaultKeepAlive: Int64 = 300) throws(ServerError) {
+        var found: [String] = []
         for path in paths {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -50,38 +102,136 @@ public final class ModelRegistry: Sendable {
                 let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
                 let ggufs = entries.filter { $0.hasSuffix(".gguf") }.sorted()
                 guard !ggufs.isEmpty else { throw ServerError("'\(path)' holds no .gguf files") }
-                files += ggufs.map { (path as NSString).appendingPathComponent($0) }
+                found += ggufs.map { (path as NSString).appendingPathComponent($0) }
             } else {
-                files.append(path)
+                found.append(path)
             }
         }
-        var loaded: [ServedModel] = []
-        for file in files {
-            let name = Self.name(of: file)
-            if let other = loaded.first(where: { $0.name == name }) {
-                throw ServerError("'\(file)' and '\(other.path)' would both be served as '\(name)'")
+        var files: [ModelFile] = []
+        for path in found {
+            let name = Self.name(of: path)
+            if let other = files.first(where: { $0.name == name }) {
+                throw ServerError("'\(path)' and '\(other.path)' would both be served as '\(name)'")
             }
-            let model: Model
-            do { model = try Model(path: file) } catch { throw ServerError("cannot load '\(file)': \(error.message)") }
-            loaded.append(ServedModel(name: name, path: file, model: model))
-            onLoad(name)
+            let gguf: GGUFFile
+            do { gguf = try GGUFFile(path: path) } catch { throw ServerError("cannot serve '\(path)': \(error.message)") }
+            files.append(ModelFile(name: name, path: path, gguf: gguf))
         }
-        models = loaded
+        self.files = files
+        self.maxLoaded = max(1, maxLoaded)
+        self.memoryBudget = memoryBudget
+        self.defaultKeepAlive = defaultKeepAlive
     }
-
-    public init(models: [ServedModel]) { self.models = models }
 
     static func name(of path: String) -> String {
         let file = (path as NSString).lastPathComponent
         return file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
     }
 
-    /// The model called `name`. Ollama clients add a tag (`name:latest`); a `:latest` suffix
+    /// The file called `name`. Ollama clients add a tag (`name:latest`); a `:latest` suffix
     /// matches the bare name.
-    public func model(named name: String) -> ServedModel? {
-        if let m = models.first(where: { $0.name == name }) { return m }
-        if name.hasSuffix(":latest") { return model(named: String(name.dropLast(7))) }
+    public func file(named name: String) -> ModelFile? {
+        if let f = files.first(where: { $0.name == name }) { return f }
+        if name.hasSuffix(":latest") { return file(named: String(name.dropLast(7))) }
         return nil
+    }
+
+    /// The models loaded now, by name.
+    public var loadedModels: [ServedModel] { loaded.withLock { Array($0.values) }.sorted { $0.name < $1.name } }
+
+    /// The model called `name`, loaded if it is not (on a thread of its own, not the caller's).
+    /// `keepAlive` (seconds; negative: for ever) becomes its keep-alive from now on.
+    public func model(named name: String, keepAlive: Int64? = nil) async throws(APIError) -> ServedModel {
+        guard let file = file(named: name) else { throw APIError.modelNotFound(name, known: files.map(\.name)) }
+        let served: ServedModel
+        if let m = loaded.withLock({ $0[file.name] }) {
+            served = m
+        } else {
+            let task = loading.withLock { tasks -> Task<ServedModel, any Error> in
+                if let t = tasks[file.name] { return t }
+                let t = Task<ServedModel, any Error> { try await self.load(file) }
+                tasks[file.name] = t
+                return t
+            }
+            do { served = try await task.value } catch {
+                throw APIError(.internalServerError, "cannot load '\(file.path)': \(error)")
+            }
+        }
+        if let keepAlive { served.keepAlive.store(keepAlive, ordering: .relaxed) }
+        served.touch()
+        return served
+    }
+
+    /// Loads every file now (at start), as far as the limits allow.
+    public func preload(onLoad: (String) -> Void = { _ in }) throws(ServerError) {
+        for file in files.prefix(maxLoaded) {
+            do throws(EngineError) { _ = store(file, try Model(path: file.path)) } catch {
+                throw ServerError("cannot load '\(file.path)': \(error.message)")
+            }
+            onLoad(file.name)
+        }
+    }
+
+    private func load(_ file: ModelFile) async throws -> ServedModel {
+        defer { _ = loading.withLock { $0.removeValue(forKey: file.name) } }
+        // Loading is seconds of CPU and I/O: off the cooperative threads.
+        let model: Model = try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                do { continuation.resume(returning: try Model(path: file.path)) } catch { continuation.resume(throwing: error) }
+            }.start()
+        }
+        return store(file, model)
+    }
+
+    /// Adds a loaded model, unloading idle ones first as the limits require.
+    private func store(_ file: ModelFile, _ model: Model) -> ServedModel {
+        let served = ServedModel(file: file, model: model, keepAlive: defaultKeepAlive)
+        var evicted: [ServedModel] = []
+        loaded.withLock { all in
+            all[file.name] = served
+            func overLimit() -> Bool {
+                if all.count > maxLoaded { return true }
+                guard let memoryBudget else { return false }
+                return all.values.reduce(0) { $0 + $1.fileSize } > memoryBudget
+            }
+            while overLimit() {
+                let idle = all.values.filter { $0 !== served && $0.activeJobs.load(ordering: .relaxed) == 0 }
+                guard let oldest = idle.min(by: { $0.lastUsed.load(ordering: .relaxed) < $1.lastUsed.load(ordering: .relaxed) }) else { break }
+                all.removeValue(forKey: oldest.name)
+                evicted.append(oldest)
+            }
+        }
+        for m in evicted { unloaded(m) }
+        return served
+    }
+
+    /// Unloads the idle models whose keep-alive has run out.
+    public func sweep() {
+        let now = uptimeNanos
+        var expired: [ServedModel] = []
+        loaded.withLock { all in
+            for m in all.values where m.activeJobs.load(ordering: .relaxed) == 0 {
+                let keep = m.keepAlive.load(ordering: .relaxed)
+                if keep >= 0 && now - m.lastUsed.load(ordering: .relaxed) >= keep * 1_000_000_000 {
+                    all.removeValue(forKey: m.name)
+                    expired.append(m)
+                }
+            }
+        }
+        for m in expired { unloaded(m) }
+    }
+
+    /// When an idle loaded model will be unloaded, if it stays idle (nil: never).
+    public func expiry(of served: ServedModel) -> Date? {
+        let keep = served.keepAlive.load(ordering: .relaxed)
+        guard keep >= 0 else { return nil }
+        let idleFor = Double(uptimeNanos - served.lastUsed.load(ordering: .relaxed)) / 1e9
+        return Date().addingTimeInterval(Double(keep) - idleFor)
+    }
+
+    private func unloaded(_ m: ServedModel) {
+        m.unloaded.store(true, ordering: .relaxed)
+        onUnload.withLock { $0 }?(m)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HearthAPI
 import HearthEngine
+import HearthGGUF
 import Hummingbird
 
 /// `/api/...`: Ollama's API.
@@ -31,14 +32,15 @@ struct OllamaController {
 
     func generate(_ request: Request, _ body: ByteBuffer) async throws -> Response {
         let req = try JSON.decode(Ollama.GenerateRequest.self, from: body)
-        let served = try model(req.model)
+        let keepAlive = try Self.keepAlive(req.keep_alive)
+        let served = try await model(req.model, keepAlive: keepAlive)
         let json = try Self.jsonShape(req.format)
         if req.suffix != nil { throw APIError.badRequest("'suffix' (fill-in-the-middle) is not supported yet") }
         let promptText = req.prompt ?? ""
         guard !promptText.isEmpty else {
-            // Ollama answers an empty prompt by loading the model: it is loaded already.
+            // As Ollama: an empty prompt loads the model, or with keep_alive 0 unloads it.
             var done = Ollama.GenerateResponse(model: req.model, created_at: Self.now(), response: "", done: true)
-            done.done_reason = "load"
+            done.done_reason = keepAlive == 0 ? "unload" : "load"
             return JSON.response(done)
         }
         let prompt: String
@@ -55,7 +57,8 @@ struct OllamaController {
 
     func chat(_ request: Request, _ body: ByteBuffer) async throws -> Response {
         let req = try JSON.decode(Ollama.ChatRequest.self, from: body)
-        let served = try model(req.model)
+        let keepAlive = try Self.keepAlive(req.keep_alive)
+        let served = try await model(req.model, keepAlive: keepAlive)
         let json = try Self.jsonShape(req.format)
         if let tools = req.tools, !tools.isEmpty { throw APIError.badRequest("tools are not supported yet (tool calls are not parsed)") }
         guard let messages = req.messages, !messages.isEmpty else {
@@ -125,7 +128,7 @@ struct OllamaController {
 
     func embed(_ request: Request, _ body: ByteBuffer) async throws -> Response {
         let req = try JSON.decode(Ollama.EmbedRequest.self, from: body)
-        let served = try model(req.model)
+        let served = try await model(req.model, keepAlive: try Self.keepAlive(req.keep_alive))
         let started = ContinuousClock.now
         let inputs = req.input.values.map { served.model.tokenize($0) }
         let vectors = try await GenerationRequest.embed(inputs, with: served, state: state)
@@ -137,13 +140,14 @@ struct OllamaController {
     // MARK: models
 
     func tags(_ request: Request, _ body: ByteBuffer) throws -> Response {
-        JSON.response(Ollama.ModelList(models: try state.registry().models.map(entry)))
+        JSON.response(Ollama.ModelList(models: try state.registry().files.map(entry)))
     }
 
     func running(_ request: Request, _ body: ByteBuffer) throws -> Response {
-        JSON.response(Ollama.ModelList(models: try state.registry().models.map { served in
-            var e = entry(served)
-            e.expires_at = "9999-12-31T23:59:59Z"  // loaded for the server's life
+        let registry = try state.registry()
+        return JSON.response(Ollama.ModelList(models: registry.loadedModels.map { served in
+            var e = entry(served.file)
+            e.expires_at = registry.expiry(of: served).map(Self.timestamp) ?? "9999-12-31T23:59:59Z"
             e.size_vram = 0
             return e
         }))
@@ -152,8 +156,11 @@ struct OllamaController {
     func show(_ request: Request, _ body: ByteBuffer) throws -> Response {
         let req = try JSON.decode(Ollama.ShowRequest.self, from: body)
         guard let name = req.model ?? req.name else { throw APIError.badRequest("the body has no 'model'") }
-        let served = try model(name)
-        let file = served.model.file
+        let registry = try state.registry()
+        guard let served = registry.file(named: name) else { throw APIError.modelNotFound(name, known: registry.files.map(\.name)) }
+        // The header alone, without loading the model.
+        let file: GGUFFile
+        do { file = try GGUFFile(path: served.path) } catch { throw APIError(.internalServerError, error.message) }
         var info: [String: JSONValue] = [:]
         for key in file.metadataKeys where !key.hasPrefix("tokenizer.ggml.") {
             switch file.metadata[key] {
@@ -169,19 +176,33 @@ struct OllamaController {
             capabilities: ["completion"], modified_at: Self.timestamp(served.modified)))
     }
 
-    private func entry(_ served: ServedModel) -> Ollama.ModelEntry {
-        Ollama.ModelEntry(name: served.name, modified_at: Self.timestamp(served.modified), size: served.fileSize,
-                          digest: "", details: details(served))
+    private func entry(_ file: ModelFile) -> Ollama.ModelEntry {
+        Ollama.ModelEntry(name: file.name, modified_at: Self.timestamp(file.modified), size: file.size,
+                          digest: "", details: details(file))
     }
 
-    private func details(_ served: ServedModel) -> Ollama.Details {
-        Ollama.Details(family: served.model.architecture, parameter_size: served.parameterSize, quantization_level: served.quantization)
+    private func details(_ file: ModelFile) -> Ollama.Details {
+        Ollama.Details(family: file.architecture, parameter_size: file.parameterSize, quantization_level: file.quantization)
     }
 
-    private func model(_ name: String) throws(APIError) -> ServedModel {
-        let registry = try state.registry()
-        guard let served = registry.model(named: name) else { throw APIError.modelNotFound(name, registry: registry) }
-        return served
+    private func model(_ name: String, keepAlive: Int64?) async throws(APIError) -> ServedModel {
+        try await state.registry().model(named: name, keepAlive: keepAlive)
+    }
+
+    /// Ollama's `keep_alive`: seconds as a number, or a duration (`"5m"`, `"1h30m"`, `"10s"`,
+    /// `"-1"`); negative keeps the model loaded for ever, 0 unloads it once idle.
+    static func keepAlive(_ value: JSONValue?) throws(APIError) -> Int64? {
+        switch value {
+        case nil, .null?: return nil
+        case .number(let n)?: return n < 0 ? -1 : Int64(n)
+        case .string(let text)?:
+            guard let seconds = parseDuration(text) else {
+                throw APIError.badRequest("keep_alive '\(text)' is not a duration (like \"5m\", \"1h\", \"30s\" or a number of seconds)")
+            }
+            return seconds
+        default:
+            throw APIError.badRequest("keep_alive must be a number of seconds or a duration like \"5m\"")
+        }
     }
 
     /// Ollama's `format`: `"json"` (any JSON object) or a JSON Schema.

@@ -14,9 +14,9 @@ struct OpenAIController {
         router.post("/v1/embeddings", use: routed(.openAI, "embeddings", state, embeddings))
     }
 
-    func models(_ request: Request, _ body: ByteBuffer) throws -> Response {
+    func models(_ request: Request, _ body: ByteBuffer) async throws -> Response {
         let registry = try state.registry()
-        return JSON.response(OpenAI.ModelList(data: registry.models.map {
+        return JSON.response(OpenAI.ModelList(data: registry.files.map {
             OpenAI.ModelInfo(id: $0.name, created: Int($0.modified.timeIntervalSince1970), owned_by: "hearth")
         }))
     }
@@ -25,10 +25,13 @@ struct OpenAIController {
 
     func chat(_ request: Request, _ body: ByteBuffer) async throws -> Response {
         let req = try JSON.decode(OpenAI.ChatRequest.self, from: body)
-        let registry = try state.registry()
-        guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
-        try Self.refuseUnsupported(n: req.n)
+        let served = try await state.registry().model(named: req.model)
+        let choices = req.n ?? 1
+        guard (1...8).contains(choices) else { throw APIError.badRequest("n must be between 1 and 8 (got \(choices))") }
         let tooling = try ToolCalling(tools: req.tools, toolChoice: req.tool_choice)
+        if choices > 1 && (req.stream == true || tooling != nil) {
+            throw APIError.badRequest("n > 1 is supported without stream and without tools")
+        }
         var json = try Self.jsonShape(req.response_format)
         if let forced = try tooling?.constraint() {
             guard json == nil else { throw APIError.badRequest("response_format and a required tool call cannot be combined") }
@@ -84,7 +87,17 @@ struct OpenAIController {
                                                  seed: req.seed, presencePenalty: req.presence_penalty,
                                                  frequencyPenalty: req.frequency_penalty),
             stop: req.stop?.values ?? [], topLogprobs: req.logprobs == true ? (req.top_logprobs ?? 0) : nil, json: json)
-        let handle = try submit(served, tokens, options)
+        // n choices are n jobs, seeded one apart, which the engine decodes together.
+        var handles: [GenerationScheduler.Handle] = []
+        for i in 0..<choices {
+            var o = options
+            o.sampling.seed &+= UInt64(i)
+            do { handles.append(try submit(served, tokens, o)) } catch {
+                for h in handles { h.cancel() }
+                throw error
+            }
+        }
+        let handle = handles[0]
         let id = "chatcmpl-\(handle.id)-\(UInt32.random(in: .min ... .max))"
         let created = Int(Date().timeIntervalSince1970)
         let model = served.model
@@ -133,14 +146,18 @@ struct OpenAIController {
             }
         }
         guard req.stream == true else {
-            let result = try await GenerationRequest.collect(handle)
-            let summary = result.summary!
-            return JSON.response(OpenAI.ChatResponse(
-                id: id, created: created, model: served.name,
-                choices: [OpenAI.ChatChoice(index: 0, message: .init(content: result.text),
-                                            logprobs: options.topLogprobs == nil ? nil : logprobs(result.logprobs),
-                                            finish_reason: GenerationRequest.finishReason(summary.stopReason))],
-                usage: .init(prompt: summary.promptTokens, completion: summary.generatedTokens)))
+            defer { for h in handles { h.cancel() } }
+            var answers: [OpenAI.ChatChoice] = [], completion = 0
+            for (index, h) in handles.enumerated() {
+                let result = try await GenerationRequest.collect(h)
+                let summary = result.summary!
+                completion += summary.generatedTokens
+                answers.append(OpenAI.ChatChoice(index: index, message: .init(content: result.text),
+                                                 logprobs: options.topLogprobs == nil ? nil : logprobs(result.logprobs),
+                                                 finish_reason: GenerationRequest.finishReason(summary.stopReason)))
+            }
+            return JSON.response(OpenAI.ChatResponse(id: id, created: created, model: served.name, choices: answers,
+                                                     usage: .init(prompt: tokens.count, completion: completion)))
         }
         let includeUsage = req.stream_options?.include_usage == true
         let wantLogprobs = options.topLogprobs != nil
@@ -173,9 +190,8 @@ struct OpenAIController {
 
     func complete(_ request: Request, _ body: ByteBuffer) async throws -> Response {
         let req = try JSON.decode(OpenAI.CompletionRequest.self, from: body)
-        let registry = try state.registry()
-        guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
-        try Self.refuseUnsupported(n: req.n)
+        let served = try await state.registry().model(named: req.model)
+        if let n = req.n, n != 1 { throw APIError.badRequest("n = \(n) is not supported on /v1/completions: one choice per prompt") }
         let model = served.model
         let prompts = try Self.tokenLists(req.prompt, model, field: "prompt")
         guard !prompts.isEmpty else { throw APIError.badRequest("'prompt' is empty") }
@@ -276,8 +292,7 @@ struct OpenAIController {
 
     func embeddings(_ request: Request, _ body: ByteBuffer) async throws -> Response {
         let req = try JSON.decode(OpenAI.EmbeddingRequest.self, from: body)
-        let registry = try state.registry()
-        guard let served = registry.model(named: req.model) else { throw APIError.modelNotFound(req.model, registry: registry) }
+        let served = try await state.registry().model(named: req.model)
         if let d = req.dimensions { throw APIError.badRequest("dimensions = \(d) is not supported: embeddings have the model's \(served.model.shape.dim)") }
         let format = req.encoding_format ?? "float"
         guard format == "float" || format == "base64" else {
@@ -341,10 +356,5 @@ struct OpenAIController {
         default:
             throw APIError.badRequest("response_format type '\(format.type)' is not one of text, json_object, json_schema")
         }
-    }
-
-    /// Features of the API that Hearth does not do yet: said, not ignored.
-    static func refuseUnsupported(n: Int?) throws(APIError) {
-        if let n, n != 1 { throw APIError.badRequest("n = \(n) is not supported: Hearth returns one choice per request") }
     }
 }

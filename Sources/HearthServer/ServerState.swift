@@ -19,16 +19,32 @@ public final class ServerState: Sendable {
                                         metrics: metrics)
     }
 
-    /// Sets the loaded models (or why they could not be loaded).
-    public func finishLoading(_ result: Result<ModelRegistry, ServerError>) { loaded.withLock { $0 = result } }
+    /// Sets the models (or why they could not be loaded), and starts unloading idle ones.
+    public func finishLoading(_ result: Result<ModelRegistry, ServerError>) {
+        if case .success(let registry) = result {
+            registry.onUnload.withLock { [scheduler] in $0 = { scheduler.forget($0) } }
+            Task.detached { [weak registry] in
+                while let registry {
+                    registry.sweep()
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
+            }
+        }
+        loaded.withLock { $0 = result }
+    }
 
     /// Loads `configuration.modelPaths` on a thread of its own, then `finishLoading`.
     public func startLoading(onLoad: @escaping @Sendable (String) -> Void = { _ in },
                              onDone: @escaping @Sendable (Result<ModelRegistry, ServerError>) -> Void = { _ in }) {
-        let paths = configuration.modelPaths
+        let c = configuration
         let thread = Thread { [self] in
             let result: Result<ModelRegistry, ServerError>
-            do throws(ServerError) { result = .success(try ModelRegistry(paths: paths, onLoad: onLoad)) } catch { result = .failure(error) }
+            do throws(ServerError) {
+                let registry = try ModelRegistry(paths: c.modelPaths, maxLoaded: c.maxLoadedModels, memoryBudget: c.memoryBudget,
+                                                 defaultKeepAlive: c.keepAliveSeconds)
+                try registry.preload(onLoad: onLoad)
+                result = .success(registry)
+            } catch { result = .failure(error) }
             finishLoading(result)
             onDone(result)
         }
@@ -68,7 +84,29 @@ public struct ServerConfiguration: Sendable {
     public var apiKeys: Set<String> = []
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 8 << 20
+    /// Models loaded at once (Ollama's OLLAMA_MAX_LOADED_MODELS).
+    public var maxLoadedModels = 3
+    /// Bytes of model files loaded at once; nil: no budget beyond `maxLoadedModels`.
+    public var memoryBudget: Int?
+    /// Seconds an idle model stays loaded unless a request's `keep_alive` says otherwise;
+    /// negative: for ever (Ollama's default is 5 minutes).
+    public var keepAliveSeconds: Int64 = 300
     public var version = "0.1.0"
 
     public init() {}
+}
+
+/// Seconds in a duration as Ollama writes them: a number (`"300"`), or numbers with units
+/// (`"5m"`, `"1h30m"`, `"10s"`); negative means for ever (-1). Nil when it is neither.
+public func parseDuration(_ text: String) -> Int64? {
+    if let n = Double(text) { return n < 0 ? -1 : Int64(n) }
+    var total = 0.0, number = ""
+    for c in text {
+        if c.isNumber || c == "." || (c == "-" && number.isEmpty) { number.append(c); continue }
+        guard let unit = ["h": 3600.0, "m": 60, "s": 1][String(c)], let n = Double(number) else { return nil }
+        total += n * unit
+        number = ""
+    }
+    guard number.isEmpty, !text.isEmpty else { return nil }
+    return total < 0 ? -1 : Int64(total)
 }

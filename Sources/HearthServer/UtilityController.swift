@@ -28,13 +28,13 @@ struct UtilityController {
         })
         router.post("/tokenize", use: routed(.openAI, "tokenize", state) { _, body in
             let req = try JSON.decode(TokenizeRequest.self, from: body)
-            let model = try self.model(req.model)
+            let model = try await self.model(req.model)
             return JSON.response(TokenizeResponse(tokens: model.tokenizer.encode(
                 req.content, addSpecial: req.add_special ?? false, parseSpecial: req.parse_special ?? true)))
         })
         router.post("/detokenize", use: routed(.openAI, "detokenize", state) { _, body in
             let req = try JSON.decode(DetokenizeRequest.self, from: body)
-            let model = try self.model(req.model)
+            let model = try await self.model(req.model)
             let vocab = model.tokenizer.vocabularySize
             if let bad = req.tokens.first(where: { $0 < 0 || $0 >= vocab }) {
                 throw APIError.badRequest("token id \(bad) is outside the vocabulary (0..<\(vocab))")
@@ -44,15 +44,12 @@ struct UtilityController {
     }
 
     /// The named model, or the only one when no name is given.
-    private func model(_ name: String?) throws(APIError) -> Model {
+    private func model(_ name: String?) async throws(APIError) -> Model {
         let registry = try state.registry()
-        if let name {
-            guard let served = registry.model(named: name) else { throw APIError.modelNotFound(name, registry: registry) }
-            return served.model
+        if let name { return try await registry.model(named: name).model }
+        guard registry.files.count == 1 else {
+            throw APIError.badRequest("this server has \(registry.files.count) models: name one in 'model'")
         }
-        guard registry.models.count == 1 else {
-            throw APIError.badRequest("this server has \(registry.models.count) models: name one in 'model'")
-        }
-        return registry.models[0].model
+        return try await registry.model(named: registry.files[0].name).model
     }
 }

@@ -9,19 +9,15 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve models over the OpenAI and Ollama HTTP APIs.",
         discussion: """
-        Models are GGUF files (or folders of them), served under their file names without
-        '.gguf'. The server listens on 127.0.0.1:11434, Ollama's port, so Ollama clients and
-        OpenAI clients (base URL http://127.0.0.1:11434/v1) find it as they are.
+        Models are GGUF files (or folders of them), served under their file names without '.gguf'. The server listens on 127.0.0.1:11434, Ollama's port, so Ollama clients, and OpenAI clients with the base URL http://127.0.0.1:11434/v1, find it as they are.
 
-        Routes: /v1/chat/completions, /v1/completions (echo and logprobs), /v1/models;
-        /api/generate, /api/chat, /api/tags, /api/show, /api/ps, /api/version;
-        /health (503 while loading), /metrics (Prometheus), /tokenize, /detokenize.
+        Routes: /v1/chat/completions, /v1/completions (echo and logprobs), /v1/embeddings, /v1/models; /api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/version; /health (503 while loading), /metrics (Prometheus), /tokenize, /detokenize.
 
         Examples:
           hearth serve ~/.cache/hearth/models/SmolLM2-135M-Instruct.Q4_1.gguf
-          hearth serve --models ~/models --parallel 2 --api-key secret
-          curl http://127.0.0.1:11434/v1/chat/completions -H 'Content-Type: application/json' \\
-            -d '{"model": "SmolLM2-135M-Instruct.Q4_1", "messages": [{"role": "user", "content": "Hi"}]}'
+          hearth serve --models ~/models --parallel 4 --api-key secret
+          curl http://127.0.0.1:11434/api/generate \\
+            -d '{"model": "SmolLM2-135M-Instruct.Q4_1", "prompt": "Hi"}'
         """)
 
     @Argument(help: "GGUF files or folders of them to serve.")
@@ -36,7 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port = 11434
 
-    @Option(help: "Requests generated at once, each with its own context.")
+    @Option(help: "Requests generated at once, each with its own context, decoded together in one batch.")
     var parallel = 1
 
     @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Context size of each parallel slot, in tokens: a request's prompt plus its output must fit.")
@@ -45,7 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("queue"), help: "Requests that may wait for a slot; beyond them the server answers 503 with Retry-After.")
     var queue = 16
 
-    @Option(name: [.customShort("t"), .long], help: "Threads to compute with (default: the number of cores).")
+    @Option(name: [.customShort("t"), .long], help: "Threads to compute with (the default is the number of cores).")
     var threads: Int = defaultThreadCount
 
     @Option(name: .customLong("api-key"), help: "Require 'Authorization: Bearer KEY' on every route but /health.")
@@ -57,6 +53,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body"), help: "Largest request body accepted, in MiB.")
     var maxBodyMiB = 8
 
+    @Option(name: .customLong("max-models"), help: "Models loaded at once; loading one more unloads the least recently used idle one.")
+    var maxModels = 3
+
+    @Option(name: .customLong("memory-budget"), help: "GiB of model files loaded at once (default: no budget beyond --max-models).")
+    var memoryBudgetGiB: Double?
+
+    @Option(name: .customLong("keep-alive"), help: "How long an idle model stays loaded, as Ollama's keep_alive: 5m, 1h, 30s, 0 (unload when idle), -1 (for ever). A request's keep_alive overrides it for its model.")
+    var keepAlive = "5m"
+
     func validate() throws {
         if paths.isEmpty && models.isEmpty {
             throw ValidationError("give at least one model: hearth serve MODEL.gguf (scripts/fetch-models.sh smollm2 fetches one)")
@@ -67,6 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
         if queue < 0 { throw ValidationError("--queue must be 0 or more (got \(queue))") }
         if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if maxBodyMiB < 1 { throw ValidationError("--max-body must be at least 1 MiB (got \(maxBodyMiB))") }
+        if maxModels < 1 { throw ValidationError("--max-models must be at least 1 (got \(maxModels))") }
+        if let memoryBudgetGiB, memoryBudgetGiB <= 0 { throw ValidationError("--memory-budget must be positive (got \(memoryBudgetGiB))") }
+        if parseDuration(keepAlive) == nil { throw ValidationError("--keep-alive '\(keepAlive)' is not a duration (like 5m, 1h, 30s, 0 or -1)") }
     }
 
     func run() async throws {
@@ -81,6 +89,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBodyMiB << 20
         configuration.version = hearthVersion
         configuration.apiKeys = try keys()
+        configuration.maxLoadedModels = maxModels
+        configuration.memoryBudget = memoryBudgetGiB.map { Int($0 * Double(1 << 30)) }
+        configuration.keepAliveSeconds = parseDuration(keepAlive) ?? 300
         for path in configuration.modelPaths where !FileManager.default.fileExists(atPath: path) {
             throw CLIError("no such model file or folder: '\(path)'")
         }
@@ -90,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
         state.startLoading(onLoad: { name in printError("loaded \(name)") }, onDone: { result in
             switch result {
             case .success(let registry):
-                printError("ready: \(registry.models.count) model\(registry.models.count == 1 ? "" : "s"), \(slots)")
+                printError("ready: \(registry.files.count) model\(registry.files.count == 1 ? "" : "s") (\(registry.loadedModels.count) loaded), \(slots)")
             case .failure(let error):
                 printError("Error: \(error.message)")
                 Foundation.exit(1)

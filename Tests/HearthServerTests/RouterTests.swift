@@ -24,7 +24,11 @@ struct RouterTests {
         configuration.contextSize = 512
         configure(&configuration)
         let state = ServerState(configuration: configuration)
-        state.finishLoading(Result { () throws(ServerError) in try ModelRegistry(paths: [path]) })
+        state.finishLoading(Result { () throws(ServerError) in
+            let registry = try ModelRegistry(paths: [path])
+            try registry.preload()
+            return registry
+        })
         return state
     }
 
@@ -44,7 +48,7 @@ struct RouterTests {
     @Test("chat completions: greedy output equals the engine's, also when the slot reuses a prefix")
     func greedyChatMatchesEngine() async throws {
         guard let state = try Self.state() else { return }
-        let model = try state.registryForTests().models[0].model
+        let model = try state.registryForTests().loadedModels[0].model
         let app = Application(router: buildRouter(state: state))
         let first: [ChatMessage] = [.user("What is the capital of Germany?")]
         let expected1 = try Self.engineGreedy(model, first, maxTokens: 24)
@@ -85,7 +89,7 @@ struct RouterTests {
     @Test("streamed chat chunks add up to the non-streamed answer; usage comes last")
     func streamingChat() async throws {
         guard let state = try Self.state() else { return }
-        let model = try state.registryForTests().models[0].model
+        let model = try state.registryForTests().loadedModels[0].model
         let expected = try Self.engineGreedy(model, [.user("Name three colours.")], maxTokens: 16)
         let app = Application(router: buildRouter(state: state))
         try await app.test(.router) { client in
@@ -123,7 +127,7 @@ struct RouterTests {
     @Test("completions with echo and logprobs score every prompt token as the logits say")
     func echoLogprobs() async throws {
         guard let state = try Self.state() else { return }
-        let model = try state.registryForTests().models[0].model
+        let model = try state.registryForTests().loadedModels[0].model
         let prompt = "The capital of France is Paris, and the capital of Italy is"
         let tokens = model.tokenize(prompt)
         let reference = try Self.referenceLogprobs(model, tokens)
@@ -215,7 +219,7 @@ struct RouterTests {
     @Test("json_object through the API gives a JSON object, as the engine constrained alone does")
     func jsonObjectMatchesEngine() async throws {
         guard let state = try Self.state() else { return }
-        let model = try state.registryForTests().models[0].model
+        let model = try state.registryForTests().loadedModels[0].model
         let session = try model.makeSession(contextSize: 512)
         let tokens = model.tokenize(try model.renderChat([.user("A person as JSON.")]))
         let expected = try model.generate(in: session, promptTokens: tokens, options: GenerationOptions(
@@ -294,7 +298,7 @@ struct RouterTests {
             try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)", "max_tokens": 600, "messages": [{"role": "user", "content": "Hi"}]}"#,
                             .badRequest, contains: ["600", "512"])
             let long = String(repeating: "word ", count: 600)
-            let longTokens = try state.registryForTests().models[0].model.tokenize(long).count
+            let longTokens = try state.registryForTests().loadedModels[0].model.tokenize(long).count
             try await check("/v1/completions", #"{"model": "\#(Self.modelName)", "prompt": "\#(long)"}"#,
                             .badRequest, contains: ["\(longTokens) tokens", "512"])
             try await check("/v1/chat/completions", #"{"model": "\#(Self.modelName)"}"#, .badRequest, contains: ["messages"])
@@ -330,7 +334,7 @@ struct RouterTests {
             }
             try await client.execute(uri: "/health", method: .get) { response in #expect(response.status == .ok) }
             // Hold the only slot with a long job; with no queue the next request is turned away.
-            let served = try state.registryForTests().models[0]
+            let served = try state.registryForTests().loadedModels[0]
             let hold = try state.scheduler.submit(model: served, promptTokens: served.model.tokenize("Count:"),
                                                   options: GenerationOptions(maxTokens: 400, ignoreEndOfGeneration: true))
             try await client.execute(uri: "/v1/chat/completions", method: .post, headers: auth, body: Self.body(chat)) { response in
@@ -364,7 +368,7 @@ struct RouterTests {
     @Test("fairness: a short request finishes while a long prompt is still being read")
     func shortRequestIsNotHeldBack() async throws {
         guard let state = try Self.state({ $0.parallel = 2 }) else { return }
-        let served = try state.registryForTests().models[0]
+        let served = try state.registryForTests().loadedModels[0]
         let longPrompt = served.model.tokenize(String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 40))
         #expect(longPrompt.count > 4 * 64, "a prompt of several chunks")
         let options = GenerationOptions(maxTokens: 4, ignoreEndOfGeneration: true)
@@ -391,10 +395,66 @@ struct RouterTests {
         #expect(shortDone < longFirst, "the short request ends before the long one's first text: \(events)")
     }
 
+    @Test("models load on demand, the least recently used idle one is unloaded past --max-models, keep_alive 0 unloads")
+    func modelLifecycle() async throws {
+        guard let path = try TestPaths.model(Self.modelName + ".gguf") else { return }
+        let dir = try TemporaryDirectory(prefix: "hearth-serve")
+        for name in ["first", "second"] {
+            try FileManager.default.createSymbolicLink(atPath: dir.path + "/\(name).gguf", withDestinationPath: path)
+        }
+        var configuration = ServerConfiguration()
+        configuration.contextSize = 256
+        let state = ServerState(configuration: configuration)
+        let registry = try ModelRegistry(paths: [dir.path], maxLoaded: 1)
+        state.finishLoading(.success(registry))
+        let app = Application(router: buildRouter(state: state))
+        @Sendable func loaded(_ client: some TestClientProtocol) async throws -> [String] {
+            try await client.execute(uri: "/api/ps", method: .get) { response in
+                try Self.decode(Ollama.ModelList.self, response.body).models.map(\.name)
+            }
+        }
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/tags", method: .get) { response in
+                let names = try Self.decode(Ollama.ModelList.self, response.body).models.map(\.name)
+                #expect(names == ["first", "second"], "every file is listed, loaded or not")
+            }
+            let atStart = try await loaded(client)
+            #expect(atStart == [], "nothing is loaded before a request asks")
+            let ask = { (model: String, keepAlive: String) in
+                #"{"model": "\#(model)", "prompt": "Hi", "stream": false, "keep_alive": \#(keepAlive), "options": {"num_predict": 2}}"#
+            }
+            try await client.execute(uri: "/api/generate", method: .post, body: Self.body(ask("first", "\"5m\""))) { response in
+                #expect(response.status == .ok)
+            }
+            let afterFirst = try await loaded(client)
+            #expect(afterFirst == ["first"])
+            try await client.execute(uri: "/api/generate", method: .post, body: Self.body(ask("second", "-1"))) { response in
+                #expect(response.status == .ok)
+            }
+            let afterSecond = try await loaded(client)
+            #expect(afterSecond == ["second"], "one model at most: the idle one went")
+            try await client.execute(uri: "/api/generate", method: .post, body: Self.body(ask("second", "0"))) { response in
+                #expect(response.status == .ok)
+            }
+            var remaining = try await loaded(client)
+            for _ in 0..<40 where !remaining.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+                remaining = try await loaded(client)
+            }
+            #expect(remaining.isEmpty, "keep_alive 0 unloads the model once it is idle")
+            try await client.execute(uri: "/api/generate", method: .post, body: Self.body(ask("second", "\"1h\""))) { response in
+                #expect(response.status == .ok, "an unloaded model loads again")
+            }
+            try await client.execute(uri: "/api/generate", method: .post, body: Self.body(ask("second", "\"soon\""))) { response in
+                #expect(response.status == .badRequest)
+            }
+        }
+    }
+
     @Test("a cancelled job stops within a token and frees its slot")
     func cancellation() async throws {
         guard let state = try Self.state({ $0.queueLimit = 4 }) else { return }
-        let served = try state.registryForTests().models[0]
+        let served = try state.registryForTests().loadedModels[0]
         let job = try state.scheduler.submit(model: served, promptTokens: served.model.tokenize("Once upon a time"),
                                              options: GenerationOptions(maxTokens: 300, ignoreEndOfGeneration: true))
         var pieces = 0
