@@ -108,6 +108,12 @@ def run_checks(hearth, model_path, model, base):
     check("openai: stream ends with a finish reason and usage", finish in ("stop", "length") and usage is not None,
           f"finish={finish} usage={usage}")
 
+    several = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Name a colour."}],
+                                             n=3, temperature=1.0, seed=5, max_tokens=8)
+    check("openai: n=3 gives three choices, indexed 0-2",
+          sorted(c.index for c in several.choices) == [0, 1, 2] and all(c.message.content for c in several.choices),
+          str(several.choices))
+
     lp = client.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
                                         temperature=0, max_tokens=8, logprobs=True, top_logprobs=3)
     entries = lp.choices[0].logprobs.content
