@@ -46,7 +46,22 @@ extension Ollama {
     public struct Message: Codable, Sendable {
         public var role: String
         public var content: String
-        public init(role: String, content: String) { self.role = role; self.content = content }
+        public var tool_calls: [ToolCall]?
+        /// A tool result's tool.
+        public var tool_name: String?
+        public init(role: String, content: String, tool_calls: [ToolCall]? = nil) {
+            self.role = role; self.content = content; self.tool_calls = tool_calls
+        }
+    }
+
+    /// `{"function": {"name": ..., "arguments": {...}}}`: arguments as an object, not a string.
+    public struct ToolCall: Codable, Sendable {
+        public struct Function: Codable, Sendable {
+            public var name: String
+            public var arguments: JSONValue
+        }
+        public var function: Function
+        public init(name: String, arguments: JSONValue) { function = Function(name: name, arguments: arguments) }
     }
 
     /// One line of a `/api/generate` stream, or the whole answer when not streaming. The last

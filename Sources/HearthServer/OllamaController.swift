@@ -3,6 +3,7 @@ import HearthAPI
 import HearthEngine
 import HearthGGUF
 import Hummingbird
+import Synchronization
 
 /// `/api/...`: Ollama's API.
 struct OllamaController {
@@ -60,26 +61,50 @@ struct OllamaController {
         let keepAlive = try Self.keepAlive(req.keep_alive)
         let served = try await model(req.model, keepAlive: keepAlive)
         let json = try Self.jsonShape(req.format)
-        if let tools = req.tools, !tools.isEmpty { throw APIError.badRequest("tools are not supported yet (tool calls are not parsed)") }
+        let tooling = try ToolCalling(tools: req.tools, toolChoice: nil)
         guard let messages = req.messages, !messages.isEmpty else {
             var done = Ollama.ChatResponse(model: req.model, created_at: Self.now(), message: .init(role: "assistant", content: ""), done: true)
-            done.done_reason = "load"
+            done.done_reason = keepAlive == 0 ? "unload" : "load"
             return JSON.response(done)
         }
+        var conversation = messages.map { m in
+            ChatMessage(role: m.role, content: .string(m.content), name: m.tool_name,
+                        toolCalls: m.tool_calls?.map { ChatToolCall(name: $0.function.name, arguments: ToolCalling.templateValue($0.function.arguments)) })
+        }
+        ToolCalling.adapt(&conversation, for: served.model, tooling: tooling)
         let prompt: String
-        do { prompt = try served.model.renderChat(messages.map { ChatMessage(role: $0.role, content: $0.content) }) } catch {
+        do { prompt = try served.model.renderChat(conversation, tools: tooling?.templateTools) } catch {
             throw APIError.badRequest(error.message)
         }
-        return try await run(served, prompt: prompt, options: req.options, json: json, stream: req.stream ?? true, name: req.model) { text, done in
-            Ollama.ChatResponse(model: req.model, created_at: Self.now(), message: .init(role: "assistant", content: text), done: done)
+        guard let tooling else {
+            return try await run(served, prompt: prompt, options: req.options, json: json, stream: req.stream ?? true, name: req.model) { text, done in
+                Ollama.ChatResponse(model: req.model, created_at: Self.now(), message: .init(role: "assistant", content: text), done: done)
+            }
+        }
+        // With tools the answer is parsed for calls once whole, and sent as one message.
+        let parsed = Mutex<(content: String?, calls: [Ollama.ToolCall])>((nil, []))
+        return try await run(served, prompt: prompt, options: req.options, json: json, stream: false, name: req.model,
+                             whole: { text in
+                                 let (content, calls) = tooling.parse(text, constrained: false)
+                                 let ollamaCalls = calls.map { c in
+                                     Ollama.ToolCall(name: c.function.name ?? "", arguments: (try? JSONDecoder().decode(JSONValue.self, from: Data((c.function.arguments ?? "{}").utf8))) ?? .object([:]))
+                                 }
+                                 parsed.withLock { $0 = (content, ollamaCalls) }
+                             }) { text, done in
+            let (content, calls) = parsed.withLock { $0 }
+            return Ollama.ChatResponse(model: req.model, created_at: Self.now(),
+                                       message: .init(role: "assistant", content: calls.isEmpty ? text : (content ?? ""),
+                                                      tool_calls: calls.isEmpty ? nil : calls), done: done)
         }
     }
 
     /// What `/api/generate` and `/api/chat` share: the options, the job, and the answer
     /// (NDJSON lines when streaming, one object when not), whose last object carries the counts
     /// and durations in nanoseconds.
+    ///
+    /// `whole`, when given, sees the whole answer before the reply is built (tool calls).
     private func run<R: OllamaReply>(_ served: ServedModel, prompt: String, options o: Ollama.Options?, json: JSONShape?,
-                                     stream: Bool, name: String,
+                                     stream: Bool, name: String, whole: (String) -> Void = { _ in },
                                      reply: @escaping @Sendable (String, Bool) -> R) async throws -> Response {
         let o = o ?? Ollama.Options()
         let tokens = served.model.tokenize(prompt)
@@ -111,6 +136,7 @@ struct OllamaController {
         }
         guard stream else {
             let result = try await GenerationRequest.collect(handle)
+            whole(result.text)
             return JSON.response(final(result.summary!, text: result.text))
         }
         return NDJSON.response { send in

@@ -55,26 +55,7 @@ struct OpenAIController {
             }
             messages.append(ChatMessage(role: m.role, content: content, name: m.name, toolCalls: calls, toolCallID: m.tool_call_id))
         }
-        if !served.model.chatTemplateTakesTools {
-            // A template that knows no tools knows no tool calls either: an assistant turn's
-            // calls are written into its text, in the format the system message describes.
-            for (i, m) in req.messages.enumerated() {
-                guard let calls = m.tool_calls, !calls.isEmpty else { continue }
-                let text: String
-                if case .string(let s) = messages[i].content { text = s + "\n" } else { text = "" }
-                messages[i].content = .string(text + calls.map {
-                    ToolCalling.callText(name: $0.function.name ?? "", arguments: $0.function.arguments ?? "{}")
-                }.joined(separator: "\n"))
-                messages[i].toolCalls = nil
-            }
-        }
-        if let tooling, !served.model.chatTemplateTakesTools {
-            if messages.first?.role == "system", case .string(let system) = messages[0].content {
-                messages[0].content = .string(system + "\n\n" + tooling.systemDescription)
-            } else {
-                messages.insert(.system(tooling.systemDescription), at: 0)
-            }
-        }
+        ToolCalling.adapt(&messages, for: served.model, tooling: tooling)
         let prompt: String
         do { prompt = try served.model.renderChat(messages, tools: tooling?.templateTools) } catch { throw APIError.badRequest(error.message) }
         let tokens = served.model.tokenize(prompt)

@@ -10,7 +10,7 @@ import HearthEngine
 ///   the call format. That message is part of the prompt the model sees, not a hidden change.
 /// - The call format is `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` (Hermes and
 ///   Qwen); with `tool_choice` `auto` such blocks are parsed out of the answer, and so is an
-///   answer that is a call object and nothing else.
+///   answer that is a call object and nothing else (bare or in a Markdown code block).
 /// - With `tool_choice` `required`, or a named function, the answer is constrained to one call:
 ///   `{"name": ..., "arguments": ...}`, whose `arguments` follow the function's `parameters`
 ///   when there is one function (with several, any object: a documented limit).
@@ -107,7 +107,12 @@ struct ToolCalling {
         }
         // A constrained answer is one call; so is an answer that is nothing but a call object
         // (some templates make `<tool_call>` a control token, which the text does not show).
-        if let whole = call(answer.trimmingCharacters(in: .whitespacesAndNewlines)) { return (nil, [whole]) }
+        var bare = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+        if bare.hasPrefix("```") && bare.hasSuffix("```") && bare.count > 6 {
+            // A call in a Markdown code block (```json ... ```), as small models write it.
+            bare = String(bare.dropFirst(3).dropLast(3).drop { $0 != "\n" && $0 != "{" })
+        }
+        if let whole = call(bare.trimmingCharacters(in: .whitespacesAndNewlines)) { return (nil, [whole]) }
         if constrained { return (answer, []) }
         var calls: [OpenAI.ToolCall] = [], rest = "", remaining = answer[...]
         while let open = remaining.range(of: "<tool_call>") {
@@ -125,6 +130,45 @@ struct ToolCalling {
         rest += remaining
         let text = rest.trimmingCharacters(in: .whitespacesAndNewlines)
         return (calls.isEmpty ? answer : (text.isEmpty ? nil : text), calls)
+    }
+
+    /// Fits a conversation to a template that lists no tools: an assistant turn's calls are
+    /// written into its text, and the tools are described in the system message, both in the
+    /// format `parse` reads back. Templates that list tools get the conversation as it is.
+    static func adapt(_ messages: inout [ChatMessage], for model: Model, tooling: ToolCalling?) {
+        guard !model.chatTemplateTakesTools else { return }
+        for i in messages.indices {
+            guard let calls = messages[i].toolCalls, !calls.isEmpty else { continue }
+            let text: String
+            if case .string(let s) = messages[i].content { text = s + "\n" } else { text = "" }
+            messages[i].content = .string(text + calls.map { call in
+                let arguments: String
+                if case .string(let raw) = call.arguments { arguments = raw } else { arguments = jsonText(call.arguments) }
+                return callText(name: call.name, arguments: arguments)
+            }.joined(separator: "\n"))
+            messages[i].toolCalls = nil
+        }
+        guard let tooling else { return }
+        if messages.first?.role == "system", case .string(let system) = messages[0].content {
+            messages[0].content = .string(system + "\n\n" + tooling.systemDescription)
+        } else {
+            messages.insert(.system(tooling.systemDescription), at: 0)
+        }
+    }
+
+    /// A template value written back as JSON (for calls whose arguments came as an object).
+    static func jsonText(_ v: TemplateValue) -> String {
+        switch v {
+        case .none, .undefined: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d): return String(d)
+        case .string(let s): return String(decoding: JSON.encode(s), as: UTF8.self)
+        case .array(let a): return "[" + a.map(jsonText).joined(separator: ", ") + "]"
+        case .object(let pairs):
+            return "{" + pairs.map { String(decoding: JSON.encode($0.0), as: UTF8.self) + ": " + jsonText($0.1) }.joined(separator: ", ") + "}"
+        default: return "null"
+        }
     }
 
     /// A call as the model writes it: `<tool_call>{"name": ..., "arguments": ...}</tool_call>`.

@@ -275,6 +275,27 @@ struct RouterTests {
         }
     }
 
+    @Test("Ollama chat with tools: Qwen's template lists them and its call comes back in message.tool_calls")
+    func ollamaToolCall() async throws {
+        guard let path = try TestPaths.model("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") else { return }
+        var configuration = ServerConfiguration()
+        configuration.contextSize = 512
+        let state = ServerState(configuration: configuration)
+        state.finishLoading(Result { () throws(ServerError) in try ModelRegistry(paths: [path]) })
+        let app = Application(router: buildRouter(state: state))
+        let request = #"{"model": "qwen2.5-coder-0.5b-instruct-q4_k_m", "stream": false, "options": {"temperature": 0, "num_predict": 60}, "messages": [{"role": "user", "content": "What is the weather in Paris?"}], "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Current weather of a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]}"#
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/chat", method: .post, body: Self.body(request)) { response in
+                #expect(response.status == .ok)
+                let answer = try Self.decode(Ollama.ChatResponse.self, response.body)
+                let call = try #require(answer.message.tool_calls?.first, "no call in \(answer.message)")
+                #expect(call.function.name == "get_weather")
+                guard case .object(let arguments) = call.function.arguments else { Issue.record("arguments are not an object"); return }
+                #expect(arguments["city"]?.string?.contains("Paris") == true)
+            }
+        }
+    }
+
     @Test("errors have the API's shape and status, and name what is wrong")
     func errors() async throws {
         guard let state = try Self.state() else { return }
