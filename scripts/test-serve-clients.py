@@ -246,6 +246,9 @@ def run_checks(hearth, model_path, model, base):
             break
         time.sleep(0.1)
     check("a client that disconnects frees its slot", running is not None and running.endswith(" 0"), running)
+    kv = {l.split()[0]: float(l.split()[1]) for l in metrics.splitlines() if l.startswith("hearth_kv_cache")}
+    check("metrics: KV cache use is reported", 0 < kv.get("hearth_kv_cache_tokens", 0) <= kv.get("hearth_kv_cache_capacity_tokens", 0),
+          str(kv))
 
     oc = ollama.Client(host=base)
     names = [m.model for m in oc.list().models]

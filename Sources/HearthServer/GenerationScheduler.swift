@@ -223,6 +223,8 @@ public final class GenerationScheduler: Sendable {
                 if failed[i] == nil, r.sequence.stopReason != nil { report(r) }
                 complete(r.job, session: r.session, pool: pool)
             }
+            let sessions = running.map(\.session) + pool.idle.values.joined()
+            metrics.setKVCache(tokens: sessions.reduce(0) { $0 + $1.tokens.count }, capacity: sessions.reduce(0) { $0 + $1.contextSize })
         }
     }
 

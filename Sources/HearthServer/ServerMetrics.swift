@@ -14,6 +14,8 @@ public final class ServerMetrics: Sendable {
         var queueDepth = 0
         var running = 0
         var rejected = 0
+        var kvTokens = 0
+        var kvCapacity = 0
     }
 
     private let values = Mutex(Values())
@@ -36,6 +38,7 @@ public final class ServerMetrics: Sendable {
     func jobStarted() { values.withLock { $0.running += 1 } }
     func jobFinished() { values.withLock { $0.running -= 1 } }
     func rejected() { values.withLock { $0.rejected += 1 } }
+    func setKVCache(tokens: Int, capacity: Int) { values.withLock { $0.kvTokens = tokens; $0.kvCapacity = capacity } }
 
     /// The exposition text.
     public func render() -> String {
@@ -68,6 +71,10 @@ public final class ServerMetrics: Sendable {
         metric("hearth_requests_running", "gauge", "Requests being generated.", ["hearth_requests_running \(v.running)"])
         metric("hearth_requests_rejected_total", "counter", "Requests turned away because the queue was full.",
                ["hearth_requests_rejected_total \(v.rejected)"])
+        metric("hearth_kv_cache_tokens", "gauge", "Tokens held in the KV caches of all sessions, running and idle.",
+               ["hearth_kv_cache_tokens \(v.kvTokens)"])
+        metric("hearth_kv_cache_capacity_tokens", "gauge", "Positions the KV caches of all sessions can hold.",
+               ["hearth_kv_cache_capacity_tokens \(v.kvCapacity)"])
         return out
     }
 }
