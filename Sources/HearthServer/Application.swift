@@ -4,13 +4,16 @@ import Logging
 /// The HTTP application: every route on one router, served on the configured address.
 /// Graceful shutdown on SIGTERM and SIGINT comes from `runService()`: the listener closes and
 /// in-flight requests finish.
-public func buildApplication(state: ServerState, logger: Logger? = nil) -> some ApplicationProtocol {
+/// `onListening` is called once the port is bound.
+public func buildApplication(state: ServerState, logger: Logger? = nil,
+                             onListening: @escaping @Sendable () -> Void = {}) -> some ApplicationProtocol {
     let router = buildRouter(state: state)
     var log = logger ?? Logger(label: "hearth.serve")
     if logger == nil { log.logLevel = .warning }
     return Application(router: router,
                        configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port),
                                             serverName: "hearth/\(state.configuration.version)"),
+                       onServerRunning: { _ in onListening() },
                        logger: log)
 }
 

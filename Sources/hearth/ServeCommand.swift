@@ -107,10 +107,14 @@ struct ServeCommand: AsyncParsableCommand {
                 Foundation.exit(1)
             }
         })
-        printError("hearth \(hearthVersion) listening on http://\(host):\(port) (OpenAI API under /v1, Ollama API under /api)\(configuration.apiKeys.isEmpty ? "" : ", API key required")")
-        let app = buildApplication(state: state)
+        let listening = "hearth \(hearthVersion) listening on http://\(host):\(port) (OpenAI API under /v1, Ollama API under /api)\(configuration.apiKeys.isEmpty ? "" : ", API key required")"
+        let app = buildApplication(state: state, onListening: { printError(listening) })
         do { try await app.runService() } catch {
-            throw CLIError("the server stopped: \(error)")
+            let text = "\(error)"
+            if text.contains("Address already in use") {
+                throw CLIError("cannot listen on \(host):\(port): the port is in use (by another server, perhaps Ollama); choose another with --port")
+            }
+            throw CLIError("the server stopped: \(text)")
         }
     }
 
