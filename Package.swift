@@ -32,7 +32,7 @@ let package = Package(
         .executableTarget(name: "hearth", dependencies: [
             "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate", "HearthServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"])]),
         .target(name: "HearthTestSupport", dependencies: ["HearthGGUF", "HearthKernels"]),
         .testTarget(name: "HearthKernelsTests", dependencies: ["HearthKernels", "HearthSIMD", "HearthTestSupport"],
                     resources: [.copy("Golden")]),

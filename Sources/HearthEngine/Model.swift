@@ -45,6 +45,9 @@ public final class Model: @unchecked Sendable {
         } else {
             chatTemplate = nil
         }
+        // Building the network copied out the small tensors (norms); the pages their reads
+        // mapped, neighbours included, are not needed until a session repacks the weights.
+        file.releaseAllPages()
         returnFreedHeapMemory()
         loadSeconds = Date().timeIntervalSince(start)
     }

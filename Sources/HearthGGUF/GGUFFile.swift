@@ -82,6 +82,13 @@ public final class GGUFFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: mapping.base + dataOffset + tensor.offset, count: tensor.byteCount)
     }
 
+    /// Hands every resident page of the mapping back to the OS: what was read so far has been
+    /// copied out (norm weights; reading them also maps their neighbours). Pages read later
+    /// come back from the page cache.
+    public func releaseAllPages() {
+        mapping.releasePages(offset: 0, count: mapping.count)
+    }
+
     /// Hands the resident pages of a tensor's data back to the OS, once they have been copied
     /// out: they are read back from the page cache if touched again.
     public func releasePages(of tensor: GGUFTensorInfo) {
