@@ -293,7 +293,7 @@ struct BenchResult {
             ("n_prompt", String(test.prompt)),
             ("n_gen", String(test.gen)),
             ("n_depth", String(test.depth)),
-            ("test_time", jsonString(ISO8601DateFormatter().string(from: startedAt))),
+            ("test_time", jsonString(iso8601UTC(startedAt))),
             ("avg_ns", String(UInt64(avgNs.rounded()))),
             ("stddev_ns", String(UInt64(stddevNs.rounded()))),
             ("avg_ts", String(format: "%.6f", avgTs)),
