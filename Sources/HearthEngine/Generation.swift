@@ -273,8 +273,6 @@ extension Model {
             for d in 0..<dim { mean[d] += Double(hidden[t * dim + d]) }
         }
         let norm = mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        // The session's cache now holds these tokens, but their logits were never made: forget them.
-        session.rewind(to: 0)
         return mean.map { Float(norm > 0 ? $0 / norm : 0) }
     }
 }

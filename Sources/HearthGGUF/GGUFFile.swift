@@ -89,11 +89,6 @@ public final class GGUFFile: @unchecked Sendable {
         mapping.releasePages(offset: 0, count: mapping.count)
     }
 
-    /// Hands the resident pages of a tensor's data back to the OS, once they have been copied
-    /// out: they are read back from the page cache if touched again.
-    public func releasePages(of tensor: GGUFTensorInfo) {
-        mapping.releasePages(offset: dataOffset + tensor.offset, count: tensor.byteCount)
-    }
 
     // MARK: typed metadata access
 

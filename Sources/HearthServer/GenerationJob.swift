@@ -32,7 +32,6 @@ public final class GenerationJob: Sendable {
         public let stopReason: StopReason
         public let promptSeconds: Double
         public let generationSeconds: Double
-        public let queuedSeconds: Double
     }
 
     public let id: Int

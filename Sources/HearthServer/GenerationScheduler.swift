@@ -46,8 +46,6 @@ public final class GenerationScheduler: Sendable {
         thread.start()
     }
 
-    public var contextSizePerSlot: Int { contextSize }
-
     /// A submitted job: its events, and how to cancel it (the client went away).
     public struct Handle: Sendable {
         public let id: Int
@@ -269,7 +267,6 @@ public final class GenerationScheduler: Sendable {
     /// Starts a job: embeds or scores it, or sets it up to read the rest of its prompt.
     /// Returns the running sequence, or nil when the job is already done (its events sent).
     private func begin(_ job: GenerationJob, _ session: Session) throws(EngineError) -> Running? {
-        let queued = job.created.duration(to: .now)
         let model = job.model.model
         if job.kind == .embed {
             let start = ContinuousClock.now
@@ -278,8 +275,7 @@ public final class GenerationScheduler: Sendable {
             metrics.promptEvaluated(tokens: job.promptTokens.count, seconds: seconds)
             job.events.yield(.embedding(vector))
             job.events.yield(.finished(.init(promptTokens: job.promptTokens.count, cachedTokens: 0, generatedTokens: 0,
-                                             stopReason: .maxTokens, promptSeconds: seconds, generationSeconds: 0,
-                                             queuedSeconds: queued.seconds)))
+                                             stopReason: .maxTokens, promptSeconds: seconds, generationSeconds: 0)))
             return nil
         }
         if job.kind == .scoreAndGenerate {
@@ -325,7 +321,7 @@ public final class GenerationScheduler: Sendable {
         r.job.events.yield(.finished(.init(promptTokens: r.job.promptTokens.count, cachedTokens: r.reused,
                                            generatedTokens: r.sequence.generated.count,
                                            stopReason: r.sequence.stopReason ?? .maxTokens, promptSeconds: r.promptSeconds,
-                                           generationSeconds: seconds, queuedSeconds: 0)))
+                                           generationSeconds: seconds)))
     }
 }
 

@@ -63,7 +63,6 @@ public final class ServerState: Sendable {
         }
     }
 
-    var isLoaded: Bool { loaded.withLock { if case .success? = $0 { true } else { false } } }
 }
 
 /// `hearth serve`'s settings.

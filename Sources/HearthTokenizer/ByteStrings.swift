@@ -32,9 +32,10 @@ struct ByteStrings: Sendable {
     /// The length in bytes of string `i`.
     func length(_ i: Int) -> Int { Int(starts[i + 1] - starts[i]) }
 
-    /// Releases the spare capacity left by appending.
+    /// Releases the spare capacity left by appending. (`Array(bytes)` would share the same
+    /// buffer; copying through a buffer pointer allocates just what is used.)
     mutating func shrink() {
-        bytes = Array(bytes)
-        starts = Array(starts)
+        bytes = bytes.withUnsafeBufferPointer { Array($0) }
+        starts = starts.withUnsafeBufferPointer { Array($0) }
     }
 }
