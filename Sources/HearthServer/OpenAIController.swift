@@ -32,11 +32,12 @@ struct OpenAIController {
         if choices > 1 && (req.stream == true || tooling != nil) {
             throw APIError.badRequest("n > 1 is supported without stream and without tools")
         }
-        var json = try Self.jsonShape(req.response_format)
-        if let forced = try tooling?.constraint() {
-            guard json == nil else { throw APIError.badRequest("response_format and a required tool call cannot be combined") }
-            json = forced
+        let forcedCall = try tooling?.constraint()
+        let format = try Self.jsonShape(req.response_format)
+        if forcedCall != nil && format != nil {
+            throw APIError.badRequest("response_format and a required tool call cannot be combined")
         }
+        let json = forcedCall ?? format
         guard !req.messages.isEmpty else { throw APIError.badRequest("'messages' is empty") }
         var messages: [ChatMessage] = []
         for (i, m) in req.messages.enumerated() {
@@ -49,9 +50,8 @@ struct OpenAIController {
             }
             let calls = m.tool_calls?.map { call in
                 let arguments = call.function.arguments ?? "{}"
-                let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(arguments.utf8))
                 return ChatToolCall(id: call.id, name: call.function.name ?? "",
-                                    arguments: parsed.map(ToolCalling.templateValue) ?? .string(arguments))
+                                    arguments: (try? TemplateValue.parseJSON(arguments)) ?? .string(arguments))
             }
             messages.append(ChatMessage(role: m.role, content: content, name: m.name, toolCalls: calls, toolCallID: m.tool_call_id))
         }
@@ -93,12 +93,11 @@ struct OpenAIController {
             })
         }
 
-        let constrainedCall = json != nil && req.response_format == nil
         if let tooling {
             // The answer is parsed for calls once it is whole; a stream gets it as a few chunks.
             let result = try await GenerationRequest.collect(handle)
             let summary = result.summary!
-            let (content, calls) = tooling.parse(result.text, constrained: constrainedCall)
+            let (content, calls) = tooling.parse(result.text, constrained: forcedCall != nil)
             let finish = calls.isEmpty ? GenerationRequest.finishReason(summary.stopReason) : "tool_calls"
             let usage = OpenAI.Usage(prompt: summary.promptTokens, completion: summary.generatedTokens)
             guard req.stream == true else {

@@ -143,7 +143,7 @@ struct ToolCalling {
             if case .string(let s) = messages[i].content { text = s + "\n" } else { text = "" }
             messages[i].content = .string(text + calls.map { call in
                 let arguments: String
-                if case .string(let raw) = call.arguments { arguments = raw } else { arguments = jsonText(call.arguments) }
+                if case .string(let raw) = call.arguments { arguments = raw } else { arguments = (try? call.arguments.jsonString()) ?? "{}" }
                 return callText(name: call.name, arguments: arguments)
             }.joined(separator: "\n"))
             messages[i].toolCalls = nil
@@ -153,21 +153,6 @@ struct ToolCalling {
             messages[0].content = .string(system + "\n\n" + tooling.systemDescription)
         } else {
             messages.insert(.system(tooling.systemDescription), at: 0)
-        }
-    }
-
-    /// A template value written back as JSON (for calls whose arguments came as an object).
-    static func jsonText(_ v: TemplateValue) -> String {
-        switch v {
-        case .none, .undefined: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .int(let i): return String(i)
-        case .double(let d): return String(d)
-        case .string(let s): return String(decoding: JSON.encode(s), as: UTF8.self)
-        case .array(let a): return "[" + a.map(jsonText).joined(separator: ", ") + "]"
-        case .object(let pairs):
-            return "{" + pairs.map { String(decoding: JSON.encode($0.0), as: UTF8.self) + ": " + jsonText($0.1) }.joined(separator: ", ") + "}"
-        default: return "null"
         }
     }
 
