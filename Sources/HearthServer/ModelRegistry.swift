@@ -24,24 +24,9 @@ public struct ModelFile: Sendable {
         size = (attributes?[.size] as? Int) ?? gguf.fileSize
         modified = (attributes?[.modificationDate] as? Date) ?? Date()
         architecture = gguf.architecture ?? "unknown"
-        if let type = gguf.int("general.file_type"), let name = Self.fileTypes[type] {
-            quantization = name
-        } else {
-            var bytes: [String: Int] = [:]
-            for t in gguf.tensors { bytes[t.type.description.uppercased(), default: 0] += t.byteCount }
-            quantization = bytes.max { $0.value < $1.value }?.key ?? "unknown"
-        }
-        let n = gguf.tensors.reduce(0) { $0 + $1.elementCount }
-        parameterSize = n < 1_000_000_000 ? "\(Int((Double(n) / 1e6).rounded()))M" : "\((Double(n) / 1e8).rounded() / 10)B"
+        quantization = gguf.fileTypeName ?? gguf.predominantTypeName
+        parameterSize = gguf.parameterSizeLabel
     }
-}
-
-extension ModelFile {
-    /// llama.cpp's `llama_ftype` numbers (`general.file_type`) and their names.
-    static let fileTypes: [Int: String] = [
-        0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
-        12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16",
-    ]
 }
 
 /// The clock the keep-alive times are read on.

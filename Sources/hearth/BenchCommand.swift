@@ -320,15 +320,9 @@ struct BenchModelInfo {
 
     init(model: Model, path: String) {
         self.path = path
-        let tensors = model.file.tensors
-        bytes = tensors.reduce(0) { $0 + $1.byteCount }
-        parameters = tensors.reduce(0) { $0 + $1.elementCount }
-        var bytesByFormat: [String: Int] = [:]
-        for t in tensors { bytesByFormat[t.type.description.uppercased(), default: 0] += t.byteCount }
-        let format = bytesByFormat.max { $0.value < $1.value }?.key ?? "?"
-        let size = parameters < 1_000_000_000 ? "\(Int((Double(parameters) / 1e6).rounded()))M"
-                                              : String(format: "%.1fB", Double(parameters) / 1e9)
-        type = "\(model.architecture) \(size) \(format)"
+        bytes = model.file.tensorBytes
+        parameters = model.file.parameterCount
+        type = "\(model.architecture) \(model.file.parameterSizeLabel) \(model.file.predominantTypeName)"
         cpuInfo = Self.cpuName()
     }
 
