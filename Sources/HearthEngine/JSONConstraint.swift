@@ -1,3 +1,5 @@
+import HearthTokenizer
+
 /// The JSON a constrained generation must produce: any JSON value, or a shape read from a JSON
 /// Schema (see the server's schema reader for the keywords it takes).
 public indirect enum JSONShape: Sendable, Equatable {
@@ -400,5 +402,85 @@ public struct JSONRecognizer: Sendable {
         case .exponentMark?: return b == UInt8(ascii: "+") || b == UInt8(ascii: "-") ? .exponentSign : digit ? .exponent : nil
         case .exponentSign?, .exponent?: return digit ? .exponent : nil
         }
+    }
+}
+
+// MARK: masking the logits
+
+/// Per-token facts that let constrained decoding skip most trials: the end-of-generation
+/// tokens, tokens that can never be drawn (other control tokens, empty pieces), each token's
+/// first two bytes, and the tokens that are plain string text (whole UTF-8 characters, no
+/// quote, backslash or control byte), which any open string takes whole.
+struct ConstraintTokenTable: Sendable {
+    let endOfGeneration: [Bool]
+    let excluded: [Bool]
+    /// The first two bytes as `b0 << 8 | b1`, or `b0` alone (with `length` 1).
+    let prefix: [UInt16]
+    let length: [Int32]
+    let plainString: [Bool]
+
+    init(_ tokenizer: Tokenizer) {
+        let n = tokenizer.vocabularySize
+        var excluded = [Bool](repeating: false, count: n), prefix = [UInt16](repeating: 0, count: n)
+        var endOfGeneration = [Bool](repeating: false, count: n)
+        for id in tokenizer.endOfGenerationIDs where Int(id) < n { endOfGeneration[Int(id)] = true }
+        var length = [Int32](repeating: 0, count: n), plain = [Bool](repeating: false, count: n)
+        for id in 0..<n {
+            let piece = tokenizer.pieceBytes(Int32(id))
+            guard let b = piece.first, !tokenizer.isControl(Int32(id)), !endOfGeneration[id] else { excluded[id] = true; continue }
+            length[id] = Int32(piece.count)
+            prefix[id] = piece.count == 1 ? UInt16(b) : UInt16(b) << 8 | UInt16(piece[piece.startIndex + 1])
+            plain[id] = piece.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+                && String(validating: piece, as: UTF8.self) != nil
+        }
+        self.endOfGeneration = endOfGeneration
+        self.excluded = excluded
+        self.prefix = prefix
+        self.length = length
+        plainString = plain
+    }
+}
+
+extension Model {
+    /// Sets the logits of the tokens `recognizer` cannot take next to -infinity: control tokens,
+    /// tokens whose bytes would break the JSON, and the end-of-generation tokens until the value
+    /// is complete. Each remaining token is tried on a copy of the recognizer, except where the
+    /// table decides: a first one or two bytes the recognizer refuses, or plain text inside a
+    /// string.
+    func maskTokens(_ logits: UnsafeMutableBufferPointer<Float>, allowedBy recognizer: JSONRecognizer) {
+        let table = constraintTokens.withLock { cached in
+            if let cached { return cached }
+            let made = ConstraintTokenTable(tokenizer)
+            cached = made
+            return made
+        }
+        let canEnd = recognizer.canEnd
+        let inString = recognizer.isInsideString
+        // Whether the recognizer takes a one- or two-byte beginning, worked out once per
+        // beginning: most tokens are decided by their first two bytes.
+        var firstByteOK = [Int8](repeating: -1, count: 256), pairOK = [Int8](repeating: -1, count: 65536)
+        func takes(_ bytes: UInt16, pair: Bool) -> Bool {
+            var trial = recognizer
+            return pair ? trial.feed(UInt8(bytes >> 8)) && trial.feed(UInt8(bytes & 0xFF)) : trial.feed(UInt8(bytes))
+        }
+        for id in 0..<min(logits.count, tokenizer.vocabularySize) {
+            if table.endOfGeneration[id] {
+                if !canEnd { logits[id] = -.infinity }
+                continue
+            }
+            if table.excluded[id] { logits[id] = -.infinity; continue }
+            let prefix = table.prefix[id], length = table.length[id]
+            if length == 1 {
+                if firstByteOK[Int(prefix)] < 0 { firstByteOK[Int(prefix)] = takes(prefix, pair: false) ? 1 : 0 }
+                if firstByteOK[Int(prefix)] == 0 { logits[id] = -.infinity }
+                continue
+            }
+            if pairOK[Int(prefix)] < 0 { pairOK[Int(prefix)] = takes(prefix, pair: true) ? 1 : 0 }
+            if pairOK[Int(prefix)] == 0 { logits[id] = -.infinity; continue }
+            if length == 2 || (inString && table.plainString[id]) { continue }
+            var trial = recognizer
+            if !trial.feed(tokenizer.pieceBytes(Int32(id))) { logits[id] = -.infinity }
+        }
+        for id in tokenizer.vocabularySize..<logits.count { logits[id] = -.infinity }
     }
 }
