@@ -186,8 +186,9 @@ public final class GenerationScheduler: Sendable {
                 do {
                     let start = ContinuousClock.now
                     let logits = try running[i].session.evaluate(Array(chunk))
-                    running[i].promptSeconds += (ContinuousClock.now - start).seconds
-                    metrics.promptEvaluated(tokens: chunk.count, seconds: (ContinuousClock.now - start).seconds)
+                    let seconds = (ContinuousClock.now - start).seconds
+                    running[i].promptSeconds += seconds
+                    metrics.promptEvaluated(tokens: chunk.count, seconds: seconds)
                     if running[i].unread.isEmpty {
                         running[i].started = .now
                         if try !advance(&running[i], logits: logits) { ended.append(i) }
@@ -221,8 +222,12 @@ public final class GenerationScheduler: Sendable {
                 if failed[i] == nil, r.sequence.stopReason != nil { report(r) }
                 complete(r.job, session: r.session, pool: pool)
             }
-            let sessions = running.map(\.session) + pool.idle.values.joined()
-            metrics.setKVCache(tokens: sessions.reduce(0) { $0 + $1.tokens.count }, capacity: sessions.reduce(0) { $0 + $1.contextSize })
+            var kvTokens = 0, kvCapacity = 0
+            for r in running { kvTokens += r.session.tokens.count; kvCapacity += r.session.contextSize }
+            for idle in pool.idle.values {
+                for s in idle { kvTokens += s.tokens.count; kvCapacity += s.contextSize }
+            }
+            metrics.setKVCache(tokens: kvTokens, capacity: kvCapacity)
         }
     }
 

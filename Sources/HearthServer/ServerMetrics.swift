@@ -3,7 +3,7 @@ import Synchronization
 /// Counters and gauges for `/metrics`, in Prometheus' text exposition format (version 0.0.4).
 public final class ServerMetrics: Sendable {
     private struct Values {
-        var requests: [String: Int] = [:]          // "route status" -> count
+        var requests: [RouteStatus: Int] = [:]
         var promptTokens = 0
         var promptSeconds = 0.0
         var generatedTokens = 0
@@ -24,7 +24,15 @@ public final class ServerMetrics: Sendable {
 
     public init() {}
 
-    func request(route: String, status: Int) { values.withLock { $0.requests["\(route) \(status)", default: 0] += 1 } }
+    private struct RouteStatus: Hashable, Comparable {
+        let route: String
+        let status: Int
+        static func < (a: Self, b: Self) -> Bool { (a.route, a.status) < (b.route, b.status) }
+    }
+
+    func request(route: String, status: Int) {
+        values.withLock { $0.requests[RouteStatus(route: route, status: status), default: 0] += 1 }
+    }
     func promptEvaluated(tokens: Int, seconds: Double) { values.withLock { $0.promptTokens += tokens; $0.promptSeconds += seconds } }
     func generated(tokens: Int, seconds: Double) { values.withLock { $0.generatedTokens += tokens; $0.generationSeconds += seconds } }
     func firstToken(after seconds: Double) {
@@ -49,9 +57,8 @@ public final class ServerMetrics: Sendable {
             for line in lines { out += line + "\n" }
         }
         metric("hearth_requests_total", "counter", "HTTP requests by route and status.",
-               v.requests.keys.sorted().map { key in
-                   let parts = key.split(separator: " ")
-                   return "hearth_requests_total{route=\"\(parts[0])\",status=\"\(parts[1])\"} \(v.requests[key]!)"
+               v.requests.sorted { $0.key < $1.key }.map { key, count in
+                   "hearth_requests_total{route=\"\(key.route)\",status=\"\(key.status)\"} \(count)"
                })
         metric("hearth_prompt_tokens_total", "counter", "Prompt tokens evaluated.", ["hearth_prompt_tokens_total \(v.promptTokens)"])
         metric("hearth_generated_tokens_total", "counter", "Tokens generated.", ["hearth_generated_tokens_total \(v.generatedTokens)"])
