@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .target(name: "HearthSIMD"),
@@ -24,13 +25,17 @@ let package = Package(
         .target(name: "HearthEngine",
                 dependencies: ["HearthKernels", "HearthSIMD", "HearthGGUF", "HearthTokenizer", "HearthTemplate"]),
         .target(name: "HearthAPI"),
+        .target(name: "HearthHub", dependencies: [
+            "HearthGGUF", "HearthTemplate",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "HearthServer", dependencies: [
-            "HearthEngine", "HearthGGUF", "HearthAPI",
+            "HearthEngine", "HearthGGUF", "HearthAPI", "HearthHub",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "hearth", dependencies: [
-            "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate", "HearthServer",
+            "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate", "HearthServer", "HearthHub",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"])]),
         .target(name: "HearthTestSupport", dependencies: ["HearthGGUF", "HearthKernels"]),
@@ -46,6 +51,7 @@ let package = Package(
         .testTarget(name: "HearthEngineTests",
                     dependencies: ["HearthEngine", "HearthGGUF", "HearthKernels", "HearthTestSupport"],
                     resources: [.copy("Golden")]),
+        .testTarget(name: "HearthHubTests", dependencies: ["HearthHub", "HearthGGUF", "HearthTestSupport"]),
         .testTarget(name: "HearthServerTests",
                     dependencies: ["HearthServer", "HearthAPI", "HearthEngine", "HearthTestSupport",
                                    .product(name: "HummingbirdTesting", package: "hummingbird"),

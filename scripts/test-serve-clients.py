@@ -10,13 +10,16 @@ failed check, printing what was expected and what came.
 
 scripts/test.sh runs it in a virtual environment with both clients installed from PyPI.
 """
+import hashlib
 import json
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -49,6 +52,10 @@ def main():
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = open(os.environ.get("HEARTH_SERVE_LOG", os.devnull), "w")
+    # A store of its own, holding the model under a name, served beside the file.
+    home = tempfile.mkdtemp(prefix="hearth-serve-test-")
+    os.environ["HEARTH_HOME"] = home
+    subprocess.run([hearth, "import", model_path, "smollm2"], check=True, capture_output=True)
     server = subprocess.Popen([hearth, "serve", model_path, "--port", str(port), "--ctx-size", "1024",
                                "--parallel", "2", "--queue", "8"], stdout=log, stderr=log)
     try:
@@ -64,6 +71,7 @@ def main():
                 sys.exit(f"the server did not become healthy (exit code {server.poll()})")
             time.sleep(0.2)
         run_checks(hearth, model_path, model, base)
+        store_checks(hearth, model_path, base, home)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -72,6 +80,7 @@ def main():
         except subprocess.TimeoutExpired:
             server.kill()
             check("SIGTERM stops the server cleanly", False, "still running 20 s after SIGTERM")
+        shutil.rmtree(home, ignore_errors=True)
     print(f"{'all checks passed' if failures == 0 else f'{failures} check(s) failed'}")
     sys.exit(1 if failures else 0)
 
@@ -291,6 +300,55 @@ def run_checks(hearth, model_path, model, base):
         check("ollama: unknown model is a 404 ResponseError", False, "no error")
     except ollama.ResponseError as e:
         check("ollama: unknown model is a 404 ResponseError", e.status_code == 404, f"{e.status_code} {e}")
+
+
+def store_checks(hearth, model_path, base, home):
+    """The store's models through the Ollama API: listed with their manifest digests, made
+    with /api/create, their SYSTEM and PARAMETER lines applied, copied and deleted."""
+    oc = ollama.Client(host=base)
+    listed = {m.model: m for m in oc.list().models}
+    manifest = os.path.join(home, "manifests", "local", "library", "smollm2", "latest")
+    with open(manifest, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    check("store: list names the stored model with the sha256 of its manifest",
+          "smollm2:latest" in listed and listed["smollm2:latest"].digest == digest, str(listed.keys()))
+
+    system = "You are a pirate. Answer in one short sentence."
+    question = "Where is the treasure?"
+    statuses = [s.status for s in oc.create(model="pirate", from_="smollm2", system=system, stream=True,
+                                            parameters={"temperature": 0, "num_predict": 24, "repeat_penalty": 1})]
+    check("store: create from a stored model streams statuses ending in success", statuses[-1:] == ["success"], str(statuses))
+    shown = oc.show("pirate")
+    check("store: show gives the system message (in the Modelfile) and parameters", f"SYSTEM {system}" in (shown.modelfile or "") and
+          "temperature 0" in (shown.parameters or "") and "num_predict 24" in (shown.parameters or ""),
+          f"{shown.modelfile!r} {shown.parameters!r}")
+    # The oracle: the engine on the file with the same system message, greedy.
+    engine = subprocess.run([hearth, "run", model_path, "--system", system, "--temperature", "0", "-n", "24", question],
+                            capture_output=True, text=True, check=True).stdout.rstrip("\n")
+    answer = oc.chat(model="pirate", messages=[{"role": "user", "content": question}])
+    check("store: a created model's SYSTEM and PARAMETERs apply (equals the engine given them)",
+          answer.message.content == engine and answer.eval_count <= 24, f"API: {answer.message.content!r}\nengine: {engine!r}")
+    by_name = subprocess.run([hearth, "run", "pirate", "--chat", question], capture_output=True, text=True, check=True).stdout.rstrip("\n")
+    check("store: hearth run by store name applies them too", by_name == engine, f"run: {by_name!r}\nengine: {engine!r}")
+
+    oc.copy("pirate", "crew/pirate:v2")
+    names = [m.model for m in oc.list().models]
+    check("store: copy adds the name", "crew/pirate:v2" in names, str(names))
+    oc.delete("crew/pirate:v2")
+    names = [m.model for m in oc.list().models]
+    check("store: delete removes it", "crew/pirate:v2" not in names and "pirate:latest" in names, str(names))
+    for what, call, status in [
+        ("deleting a missing model is a 404", lambda: oc.delete("crew/pirate:v2"), 404),
+        ("copying a missing model is a 404", lambda: oc.copy("nobody", "x"), 404),
+        ("a name with '..' is a 400", lambda: oc.create(model="../evil", from_="smollm2"), 400),
+        ("an Ollama Go TEMPLATE is a 400", lambda: oc.create(model="t", from_="smollm2", template="{{ .Prompt }}"), 400),
+        ("an unknown PARAMETER is a 400", lambda: oc.create(model="t", from_="smollm2", parameters={"colour": 1}), 400),
+    ]:
+        try:
+            call()
+            check(f"store: {what}", False, "no error")
+        except ollama.ResponseError as e:
+            check(f"store: {what}", e.status_code == status, f"{e.status_code} {e}")
 
 
 if __name__ == "__main__":

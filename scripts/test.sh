@@ -3,7 +3,8 @@
 # when cached), runs every test target in a release build (the kernels are too slow
 # unoptimized for the real-model tests), then drives the real `hearth serve` binary with the
 # official `openai` and `ollama` Python clients (installed from PyPI the first time, with
-# jsonschema to validate constrained output, into .build/venv-clients). Extra arguments go to
+# jsonschema to validate constrained output, into .build/venv-clients), and tests the model
+# store through the binary (imports killed part way, concurrent imports). Extra arguments go to
 # `swift test`; with arguments, the client test is skipped (a filtered run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +29,6 @@ fi
 bin="$(swift build -c release --show-bin-path)/hearth"
 model=$(scripts/fetch-models.sh smollm2)
 "$venv/bin/python" scripts/test-serve-clients.py "$bin" "$model"
+
+echo "== the model store through the hearth binary (kills, concurrent imports, bad input)" >&2
+python3 scripts/test-store-cli.py "$bin" "$model"

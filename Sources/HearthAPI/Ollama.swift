@@ -135,6 +135,44 @@ extension Ollama {
         public init(models: [ModelEntry]) { self.models = models }
     }
 
+    /// `/api/copy`.
+    public struct CopyRequest: Codable, Sendable {
+        public var source: String
+        public var destination: String
+    }
+
+    /// `/api/delete`.
+    public struct DeleteRequest: Codable, Sendable {
+        public var model: String?
+        /// The older spelling of `model`.
+        public var name: String?
+    }
+
+    /// `/api/create`: a model made from a stored one (`from`) with what the fields add, or from
+    /// a Modelfile's text (the older form).
+    public struct CreateRequest: Codable, Sendable {
+        public var model: String?
+        public var name: String?
+        public var from: String?
+        public var modelfile: String?
+        public var system: String?
+        public var template: String?
+        public var license: OneOrMany?
+        public var parameters: [String: JSONValue]?
+        public var messages: [Message]?
+        public var stream: Bool?
+        /// Not supported: uploaded blobs, quantizing and adapters are refused by name.
+        public var files: JSONValue?
+        public var adapters: JSONValue?
+        public var quantize: String?
+    }
+
+    /// A line of a streamed `/api/create` (or pull, push) answer.
+    public struct StatusResponse: Codable, Sendable {
+        public var status: String
+        public init(status: String) { self.status = status }
+    }
+
     public struct ShowRequest: Codable, Sendable {
         public var model: String?
         /// The older spelling of `model`.
@@ -146,6 +184,7 @@ extension Ollama {
         public var modelfile: String
         public var parameters: String
         public var template: String
+        public var system: String?
         public var details: Details
         public var model_info: [String: JSONValue]
         public var capabilities: [String]

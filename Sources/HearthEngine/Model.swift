@@ -19,14 +19,18 @@ public final class Model: @unchecked Sendable {
     public let file: GGUFFile
     public let network: any LanguageModel
     public let tokenizer: Tokenizer
-    /// The model's `tokenizer.chat_template`, parsed; nil when it has none.
+    /// The chat template, parsed: the one given when loading, else the model's
+    /// `tokenizer.chat_template`; nil when there is neither.
     public let chatTemplate: ChatTemplate?
+    /// The chat template's source.
+    let chatTemplateSource: String?
     /// Seconds spent opening the file and building the network.
     public let loadSeconds: Double
     /// What constrained decoding needs to know of every token, made on first use.
     let constraintTokens = Mutex<ConstraintTokenTable?>(nil)
 
-    public init(path: String) throws(EngineError) {
+    /// Loads the GGUF file at `path`; `chatTemplate` (Jinja source) replaces the file's own.
+    public init(path: String, chatTemplate templateOverride: String? = nil) throws(EngineError) {
         let start = Date()
         do { file = try GGUFFile(path: path) } catch { throw EngineError(error.message) }
         network = try loadNetwork(file)
@@ -38,9 +42,10 @@ public final class Model: @unchecked Sendable {
         guard tokenizer.vocabularySize <= network.shape.vocab else {
             throw EngineError("the tokenizer has \(tokenizer.vocabularySize) tokens but the embedding only \(network.shape.vocab)")
         }
-        if let source = file.string("tokenizer.chat_template") {
+        chatTemplateSource = templateOverride ?? file.string("tokenizer.chat_template")
+        if let source = chatTemplateSource {
             do { chatTemplate = try ChatTemplate(source) } catch {
-                throw EngineError("the model's chat template does not parse: \(error)")
+                throw EngineError("the \(templateOverride == nil ? "model's " : "")chat template does not parse: \(error)")
             }
         } else {
             chatTemplate = nil
@@ -55,7 +60,7 @@ public final class Model: @unchecked Sendable {
     public var architecture: String { file.architecture ?? "?" }
 
     /// Whether the chat template refers to `tools` (lists function descriptions to the model).
-    public var chatTemplateTakesTools: Bool { file.string("tokenizer.chat_template")?.contains("tools") ?? false }
+    public var chatTemplateTakesTools: Bool { chatTemplateSource?.contains("tools") ?? false }
     public var shape: ModelShape { network.shape }
 
     /// A new session with a KV cache of `contextSize` positions (default: the trained context,

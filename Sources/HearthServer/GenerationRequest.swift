@@ -1,5 +1,6 @@
 import HearthAPI
 import HearthEngine
+import HearthHub
 
 /// What the OpenAI and Ollama routes share between receiving a request and running it.
 enum GenerationRequest {
@@ -24,11 +25,16 @@ enum GenerationRequest {
                                  stop: stop, topLogprobs: topLogprobs, json: json)
     }
 
-    /// Sampling parameters from a request's fields; what it leaves out keeps Hearth's defaults
-    /// (top-k 40, min-p 0.05), except the temperature, whose default is the API's.
-    static func sampling(temperature: Double?, defaultTemperature: Float, topP: Double?, topK: Int? = nil,
-                         minP: Double? = nil, seed: Int?, repeatPenalty: Double? = nil, repeatWindow: Int? = nil,
-                         presencePenalty: Double?, frequencyPenalty: Double?) -> SamplingParameters {
+    /// Sampling parameters from a request's fields; what it leaves out is the stored model's
+    /// PARAMETER (`stored`), else Hearth's default (top-k 40, min-p 0.05), except the
+    /// temperature, whose default is the API's.
+    static func sampling(stored: ModelParameters = ModelParameters(), temperature: Double?, defaultTemperature: Float,
+                         topP: Double?, topK: Int? = nil, minP: Double? = nil, seed: Int?, repeatPenalty: Double? = nil,
+                         repeatWindow: Int? = nil, presencePenalty: Double?, frequencyPenalty: Double?) -> SamplingParameters {
+        let temperature = temperature ?? stored.temperature, topP = topP ?? stored.top_p, topK = topK ?? stored.top_k
+        let minP = minP ?? stored.min_p, seed = seed ?? stored.seed, repeatPenalty = repeatPenalty ?? stored.repeat_penalty
+        let repeatWindow = repeatWindow ?? stored.repeat_last_n, presencePenalty = presencePenalty ?? stored.presence_penalty
+        let frequencyPenalty = frequencyPenalty ?? stored.frequency_penalty
         var p = SamplingParameters()
         p.temperature = temperature.map(Float.init) ?? defaultTemperature
         if let topP { p.topP = Float(topP) }

@@ -1,11 +1,14 @@
 import Foundation
 import HearthEngine
 import HearthGGUF
+import HearthHub
 import Synchronization
 
-/// A GGUF file the server offers, under the name clients ask for it by.
+/// A GGUF file the server offers, under the name clients ask for it by: a file given to
+/// `hearth serve`, or a model in the store.
 public struct ModelFile: Sendable {
-    /// The file name without `.gguf` (`SmolLM2-135M-Instruct.Q4_1`).
+    /// The file name without `.gguf` (`SmolLM2-135M-Instruct.Q4_1`), or the store name
+    /// (`smollm2:latest`).
     public let name: String
     public let path: String
     public let size: Int
@@ -16,6 +19,10 @@ public struct ModelFile: Sendable {
     public let quantization: String
     /// Parameters, rounded the way Ollama writes them (`135M`, `1.5B`).
     public let parameterSize: String
+    /// The store's record: chat template, system message, parameters, opening messages.
+    public let stored: StoredModel?
+    /// The manifest digest of a stored model (Ollama's `digest`), else empty.
+    public var digest: String { stored?.manifest.digest.hex ?? "" }
 
     init(name: String, path: String, gguf: GGUFFile) {
         self.name = name
@@ -26,6 +33,26 @@ public struct ModelFile: Sendable {
         architecture = gguf.architecture ?? "unknown"
         quantization = gguf.fileTypeName ?? gguf.predominantTypeName
         parameterSize = gguf.parameterSizeLabel
+        stored = nil
+    }
+
+    init(stored: StoredModel) throws(ServerError) {
+        name = stored.name.description
+        path = stored.modelPath
+        size = stored.manifest.totalSize
+        modified = stored.manifest.modified
+        self.stored = stored
+        if let config = stored.config {
+            architecture = config.model_family
+            quantization = config.file_type
+            parameterSize = config.model_type
+        } else {
+            let gguf: GGUFFile
+            do { gguf = try GGUFFile(path: stored.modelPath) } catch { throw ServerError("the model file of '\(name)' is damaged: \(error.message)") }
+            architecture = gguf.architecture ?? "unknown"
+            quantization = gguf.fileTypeName ?? gguf.predominantTypeName
+            parameterSize = gguf.parameterSizeLabel
+        }
     }
 }
 
@@ -76,7 +103,11 @@ public final class ServedModel: Sendable {
 ///   else the server's `--keep-alive`; negative keeps it for ever, 0 unloads it as soon as it
 ///   is idle).
 public final class ModelRegistry: Sendable {
-    public let files: [ModelFile]
+    /// The files given to `hearth serve`.
+    public let givenFiles: [ModelFile]
+    /// The store whose models are offered too (read at each request, so models imported or
+    /// removed while the server runs appear and go).
+    public let store: ModelStore?
     public let maxLoaded: Int
     public let memoryBudget: Int?
     /// Seconds an idle model stays loaded unless a request says otherwise; negative: for ever.
@@ -87,8 +118,10 @@ public final class ModelRegistry: Sendable {
     /// Called with a model that was unloaded (the scheduler drops its sessions).
     let onUnload = Mutex<(@Sendable (ServedModel) -> Void)?>(nil)
 
-    /// Lists and checks the GGUF files in `paths` (a folder adds the `.gguf` files directly in it).
-    public init(paths: [String], maxLoaded: Int = 3, memoryBudget: Int? = nil, defaultKeepAlive: Int64 = 300) throws(ServerError) {
+    /// Lists and checks the GGUF files in `paths` (a folder adds the `.gguf` files directly in
+    /// it); the models of `store` are offered beside them.
+    public init(paths: [String], store: ModelStore? = nil, maxLoaded: Int = 3, memoryBudget: Int? = nil,
+                defaultKeepAlive: Int64 = 300) throws(ServerError) {
         var found: [String] = []
         for path in paths {
             var isDirectory: ObjCBool = false
@@ -114,7 +147,8 @@ public final class ModelRegistry: Sendable {
             do { gguf = try GGUFFile(path: path) } catch { throw ServerError("cannot serve '\(path)': \(error.message)") }
             files.append(ModelFile(name: name, path: path, gguf: gguf))
         }
-        self.files = files
+        givenFiles = files
+        self.store = store
         self.maxLoaded = max(1, maxLoaded)
         self.memoryBudget = memoryBudget
         self.defaultKeepAlive = defaultKeepAlive
@@ -125,12 +159,27 @@ public final class ModelRegistry: Sendable {
         return file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
     }
 
-    /// The file called `name`. Ollama clients add a tag (`name:latest`); a `:latest` suffix
-    /// matches the bare name.
-    public func file(named name: String) -> ModelFile? {
-        if let f = files.first(where: { $0.name == name }) { return f }
-        if name.hasSuffix(":latest") { return file(named: String(name.dropLast(7))) }
-        return nil
+    /// Every model offered: the files given, then the store's models (those that can be read).
+    public var files: [ModelFile] {
+        givenFiles + (store?.list().compactMap { entry in
+            guard entry.manifest != nil, let stored = try? store!.resolve(entry.name) else { return nil }
+            return try? ModelFile(stored: stored)
+        } ?? [])
+    }
+
+    /// The model called `name`: a given file (Ollama clients add a tag, so `name:latest`
+    /// matches the bare file name too), else a model in the store.
+    public func file(named name: String) throws(APIError) -> ModelFile {
+        if let f = givenFiles.first(where: { $0.name == name }) { return f }
+        if name.hasSuffix(":latest"), let f = givenFiles.first(where: { $0.name == name.dropLast(7) }) { return f }
+        guard let store, let parsed = try? ModelName(parsing: name), (try? store.manifest(parsed)) ?? nil != nil else {
+            throw APIError.modelNotFound(name, known: files.map(\.name))
+        }
+        do { return try ModelFile(stored: try store.resolve(parsed)) } catch let e as HubError {
+            throw APIError(.internalServerError, e.message)
+        } catch {
+            throw APIError(.internalServerError, "\(error)")
+        }
     }
 
     /// The models loaded now, by name.
@@ -139,9 +188,13 @@ public final class ModelRegistry: Sendable {
     /// The model called `name`, loaded if it is not (on a thread of its own, not the caller's).
     /// `keepAlive` (seconds; negative: for ever) becomes its keep-alive from now on.
     public func model(named name: String, keepAlive: Int64? = nil) async throws(APIError) -> ServedModel {
-        guard let file = file(named: name) else { throw APIError.modelNotFound(name, known: files.map(\.name)) }
+        let file = try file(named: name)
+        if let stored = file.stored, !stored.adapterPaths.isEmpty {
+            throw APIError(.notImplemented, "'\(file.name)' has a LoRA adapter (ADAPTER), which Hearth cannot apply yet", type: "not_implemented")
+        }
         let served: ServedModel
-        if let m = loaded.withLock({ $0[file.name] }) {
+        // A loaded model whose store name now points at other blobs is replaced.
+        if let m = loaded.withLock({ $0[file.name] }), m.file.digest == file.digest {
             served = m
         } else {
             let task = loading.withLock { tasks -> Task<ServedModel, any Error> in
@@ -161,7 +214,7 @@ public final class ModelRegistry: Sendable {
 
     /// Loads every file now (at start), as far as the limits allow.
     public func preload(onLoad: (String) -> Void = { _ in }) throws(ServerError) {
-        for file in files.prefix(maxLoaded) {
+        for file in givenFiles.prefix(maxLoaded) {
             do throws(EngineError) { _ = store(file, try Model(path: file.path)) } catch {
                 throw ServerError("cannot load '\(file.path)': \(error.message)")
             }
@@ -174,7 +227,9 @@ public final class ModelRegistry: Sendable {
         // Loading is seconds of CPU and I/O: off the cooperative threads.
         let model: Model = try await withCheckedThrowingContinuation { continuation in
             Thread {
-                do { continuation.resume(returning: try Model(path: file.path)) } catch { continuation.resume(throwing: error) }
+                do { continuation.resume(returning: try Model(path: file.path, chatTemplate: file.stored?.chatTemplate)) } catch {
+                continuation.resume(throwing: error)
+            }
             }.start()
         }
         return store(file, model)
@@ -185,7 +240,7 @@ public final class ModelRegistry: Sendable {
         let served = ServedModel(file: file, model: model, keepAlive: defaultKeepAlive)
         var evicted: [ServedModel] = []
         loaded.withLock { all in
-            all[file.name] = served
+            if let replaced = all.updateValue(served, forKey: file.name) { evicted.append(replaced) }
             func overLimit() -> Bool {
                 if all.count > maxLoaded { return true }
                 guard let memoryBudget else { return false }

@@ -2,6 +2,7 @@ import Foundation
 import HearthAPI
 import HearthEngine
 import HearthGGUF
+import HearthHub
 import Hummingbird
 import Synchronization
 
@@ -19,11 +20,12 @@ struct OllamaController {
             JSON.response(Ollama.Version(version: state.configuration.version))
         })
         router.post("/api/embed", use: routed(.ollama, "api_embed", state, embed))
-        for path in ["/api/delete", "/api/copy", "/api/pull", "/api/push", "/api/create", "/api/embeddings"] {
-            let verb = path.dropFirst(5)
-            router.on(RouterPath(path), method: path == "/api/delete" ? .delete : .post,
-                      use: routed(.ollama, "api_" + verb, state) { _, _ in
-                throw APIError(.notImplemented, "\(path) is not supported yet: models are the files given to 'hearth serve --models'",
+        router.post("/api/copy", use: routed(.ollama, "api_copy", state, copy))
+        router.delete("/api/delete", use: routed(.ollama, "api_delete", state, delete))
+        router.post("/api/create", use: routed(.ollama, "api_create", state, create))
+        for path in ["/api/pull", "/api/push", "/api/embeddings"] {
+            router.post(RouterPath(path), use: routed(.ollama, "api_" + path.dropFirst(5), state) { _, _ in
+                throw APIError(.notImplemented, "\(path) is not supported yet\(path == "/api/embeddings" ? "; use /api/embed" : "")",
                                type: "not_implemented")
             })
         }
@@ -48,7 +50,7 @@ struct OllamaController {
         if req.raw == true || served.model.chatTemplate == nil {
             prompt = (req.system.map { $0 + "\n\n" } ?? "") + promptText
         } else {
-            let messages = (req.system.map { [ChatMessage.system($0)] } ?? []) + [ChatMessage.user(promptText)]
+            let messages = served.withStoredOpening((req.system.map { [ChatMessage.system($0)] } ?? []) + [ChatMessage.user(promptText)])
             do { prompt = try served.model.renderChat(messages) } catch { throw APIError.badRequest(error.message) }
         }
         return try await run(served, prompt: prompt, options: req.options, json: json, stream: req.stream ?? true, name: req.model) { text, done in
@@ -71,6 +73,7 @@ struct OllamaController {
             ChatMessage(role: m.role, content: .string(m.content), name: m.tool_name,
                         toolCalls: m.tool_calls?.map { ChatToolCall(name: $0.function.name, arguments: ToolCalling.templateValue($0.function.arguments)) })
         }
+        conversation = served.withStoredOpening(conversation)
         ToolCalling.adapt(&conversation, for: served.model, tooling: tooling)
         let prompt: String
         do { prompt = try served.model.renderChat(conversation, tools: tooling?.templateTools) } catch {
@@ -106,7 +109,7 @@ struct OllamaController {
     private func run<R: OllamaReply>(_ served: ServedModel, prompt: String, options o: Ollama.Options?, json: JSONShape?,
                                      stream: Bool, name: String, whole: (String) -> Void = { _ in },
                                      reply: @escaping @Sendable (String, Bool) -> R) async throws -> Response {
-        let o = o ?? Ollama.Options()
+        let o = served.options(overlaying: o)
         let tokens = served.model.tokenize(prompt)
         if let ctx = o.num_ctx, ctx > state.configuration.contextSize {
             throw APIError.badRequest("num_ctx \(ctx) is larger than this server's context of \(state.configuration.contextSize) tokens (start it with --ctx-size \(ctx))")
@@ -182,8 +185,7 @@ struct OllamaController {
     func show(_ request: Request, _ body: ByteBuffer) throws -> Response {
         let req = try JSON.decode(Ollama.ShowRequest.self, from: body)
         guard let name = req.model ?? req.name else { throw APIError.badRequest("the body has no 'model'") }
-        let registry = try state.registry()
-        guard let served = registry.file(named: name) else { throw APIError.modelNotFound(name, known: registry.files.map(\.name)) }
+        let served = try state.registry().file(named: name)
         // The header alone, without loading the model.
         let file: GGUFFile
         do { file = try GGUFFile(path: served.path) } catch { throw APIError(.internalServerError, error.message) }
@@ -196,15 +198,100 @@ struct OllamaController {
             default: break
             }
         }
-        return JSON.response(Ollama.ShowResponse(
-            license: file.string("general.license"), modelfile: "FROM \(served.path)\n", parameters: "",
-            template: file.string("tokenizer.chat_template") ?? "", details: details(served), model_info: info,
-            capabilities: ["completion"], modified_at: Self.timestamp(served.modified)))
+        let stored = served.stored
+        var response = Ollama.ShowResponse(
+            license: stored.flatMap { $0.licenses.isEmpty ? nil : $0.licenses.joined(separator: "\n\n") } ?? file.string("general.license"),
+            modelfile: stored?.modelfile.text ?? "FROM \(served.path)\n",
+            parameters: (stored?.parameters.lines ?? []).map { "\($0.name) \($0.value)" }.joined(separator: "\n"),
+            template: stored?.chatTemplate ?? file.string("tokenizer.chat_template") ?? "", details: details(served), model_info: info,
+            capabilities: ["completion"], modified_at: Self.timestamp(served.modified))
+        response.system = stored?.system
+        return JSON.response(response)
+    }
+
+    // MARK: the store
+
+    /// The store, or a 501 when the server was started without one (`--no-store`).
+    private func store() throws(APIError) -> ModelStore {
+        guard let store = try state.registry().store else {
+            throw APIError(.notImplemented, "this server has no model store (it was started with --no-store)", type: "not_implemented")
+        }
+        return store
+    }
+
+    private func storeName(_ text: String?, field: String) throws(APIError) -> ModelName {
+        guard let text, !text.isEmpty else { throw APIError.badRequest("the body has no '\(field)'") }
+        do { return try ModelName(parsing: text) } catch { throw APIError.badRequest(error.message) }
+    }
+
+    func copy(_ request: Request, _ body: ByteBuffer) throws -> Response {
+        let req = try JSON.decode(Ollama.CopyRequest.self, from: body)
+        let store = try store()
+        let source = try storeName(req.source, field: "source"), destination = try storeName(req.destination, field: "destination")
+        guard try store.manifest(source) != nil else { throw APIError.modelNotFound(req.source, known: try state.registry().files.map(\.name)) }
+        try store.copy(source, to: destination)
+        return Response(status: .ok)
+    }
+
+    func delete(_ request: Request, _ body: ByteBuffer) throws -> Response {
+        let req = try JSON.decode(Ollama.DeleteRequest.self, from: body)
+        let store = try store()
+        let name = try storeName(req.model ?? req.name, field: "model")
+        guard try store.manifest(name) != nil else { throw APIError.modelNotFound(name.description, known: try state.registry().files.map(\.name)) }
+        try store.remove(name)
+        return Response(status: .ok)
+    }
+
+    func create(_ request: Request, _ body: ByteBuffer) throws -> Response {
+        let req = try JSON.decode(Ollama.CreateRequest.self, from: body)
+        let store = try store()
+        let name = try storeName(req.model ?? req.name, field: "model")
+        if req.files != nil { throw APIError(.notImplemented, "'files' (models from uploaded blobs) is not supported yet; import the file with hearth import", type: "not_implemented") }
+        if req.adapters != nil { throw APIError(.notImplemented, "'adapters' is not supported yet", type: "not_implemented") }
+        if req.quantize != nil { throw APIError(.notImplemented, "'quantize' is not supported yet", type: "not_implemented") }
+        var modelfile: Modelfile
+        if let text = req.modelfile {
+            do { modelfile = try Modelfile(parsing: text, source: "the modelfile") } catch { throw APIError.badRequest(error.message) }
+            if req.from != nil { throw APIError.badRequest("give 'from' or a 'modelfile' with FROM, not both") }
+        } else {
+            guard let from = req.from else { throw APIError.badRequest("the body has no 'from' (the stored model to start from)") }
+            modelfile = Modelfile(from: from)
+        }
+        // Over the API a model starts from a stored one: a path would read the server's files.
+        let base = try storeName(modelfile.from, field: "from")
+        guard try store.manifest(base) != nil else { throw APIError.modelNotFound(modelfile.from, known: try state.registry().files.map(\.name)) }
+        guard modelfile.adapters.isEmpty else { throw APIError(.notImplemented, "ADAPTER is not supported over the API; use hearth create", type: "not_implemented") }
+        if let system = req.system { modelfile.system = system }
+        if let template = req.template { modelfile.template = template }
+        if let license = req.license { modelfile.licenses += license.values }
+        if let messages = req.messages { modelfile.messages = messages.map { .init(role: $0.role, content: $0.content) } }
+        for (key, value) in (req.parameters ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let texts: [String]
+            switch value {
+            case .string(let s): texts = [s]
+            case .number(let n): texts = [n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)]
+            case .bool(let b): texts = [String(b)]
+            case .array(let items):
+                texts = try items.map { item throws(APIError) in
+                    guard case .string(let s) = item else { throw APIError.badRequest("parameters.\(key) must hold strings") }
+                    return s
+                }
+            default: throw APIError.badRequest("parameters.\(key) must be a number, a string or a list of strings")
+            }
+            for t in texts {
+                do { try modelfile.parameters.set(key, t) } catch { throw APIError.badRequest(error.message) }
+            }
+        }
+        do { try store.create(name, from: modelfile) } catch { throw APIError.badRequest(error.message) }
+        let statuses = [Ollama.StatusResponse(status: "using existing layers"), Ollama.StatusResponse(status: "writing manifest"),
+                        Ollama.StatusResponse(status: "success")]
+        guard req.stream ?? true else { return JSON.response(statuses.last!) }
+        return NDJSON.response { send in for s in statuses { try await send(s) } }
     }
 
     private func entry(_ file: ModelFile) -> Ollama.ModelEntry {
         Ollama.ModelEntry(name: file.name, modified_at: Self.timestamp(file.modified), size: file.size,
-                          digest: "", details: details(file))
+                          digest: file.digest, details: details(file))
     }
 
     private func details(_ file: ModelFile) -> Ollama.Details {

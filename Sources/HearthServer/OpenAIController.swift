@@ -55,19 +55,21 @@ struct OpenAIController {
             }
             messages.append(ChatMessage(role: m.role, content: content, name: m.name, toolCalls: calls, toolCallID: m.tool_call_id))
         }
+        messages = served.withStoredOpening(messages)
         ToolCalling.adapt(&messages, for: served.model, tooling: tooling)
         let prompt: String
         do { prompt = try served.model.renderChat(messages, tools: tooling?.templateTools) } catch { throw APIError.badRequest(error.message) }
         let tokens = served.model.tokenize(prompt)
         if let k = req.top_logprobs, !(0...20).contains(k) { throw APIError.badRequest("top_logprobs must be between 0 and 20 (got \(k))") }
+        let d = served.defaults
         let options = try GenerationRequest.options(
-            promptTokens: tokens.count, maxTokens: req.max_completion_tokens ?? req.max_tokens,
-            maxTokensName: req.max_completion_tokens != nil ? "max_completion_tokens" : "max_tokens",
+            promptTokens: tokens.count, maxTokens: req.max_completion_tokens ?? req.max_tokens ?? d.num_predict.flatMap { $0 >= 0 ? $0 : nil },
+            maxTokensName: req.max_completion_tokens != nil ? "max_completion_tokens" : req.max_tokens != nil ? "max_tokens" : "the model's num_predict",
             contextSize: state.configuration.contextSize,
-            sampling: GenerationRequest.sampling(temperature: req.temperature, defaultTemperature: 1, topP: req.top_p,
+            sampling: GenerationRequest.sampling(stored: d, temperature: req.temperature, defaultTemperature: 1, topP: req.top_p,
                                                  seed: req.seed, presencePenalty: req.presence_penalty,
                                                  frequencyPenalty: req.frequency_penalty),
-            stop: req.stop?.values ?? [], topLogprobs: req.logprobs == true ? (req.top_logprobs ?? 0) : nil, json: json)
+            stop: req.stop?.values ?? d.stop ?? [], topLogprobs: req.logprobs == true ? (req.top_logprobs ?? 0) : nil, json: json)
         // n choices are n jobs, seeded one apart, which the engine decodes together.
         var handles: [GenerationScheduler.Handle] = []
         for i in 0..<choices {
@@ -180,13 +182,14 @@ struct OpenAIController {
         if req.stream == true && (prompts.count > 1 || echo) {
             throw APIError.badRequest("streaming takes one prompt and no echo")
         }
-        let sampling = GenerationRequest.sampling(temperature: req.temperature, defaultTemperature: 1, topP: req.top_p, seed: req.seed,
+        let sampling = GenerationRequest.sampling(stored: served.defaults, temperature: req.temperature, defaultTemperature: 1,
+                                                  topP: req.top_p, seed: req.seed,
                                                   presencePenalty: req.presence_penalty, frequencyPenalty: req.frequency_penalty)
         var jobs: [(tokens: [Int32], options: GenerationOptions)] = []
         for tokens in prompts {
             jobs.append((tokens, try GenerationRequest.options(
                 promptTokens: tokens.count, maxTokens: req.max_tokens ?? 16, maxTokensName: "max_tokens",
-                contextSize: state.configuration.contextSize, sampling: sampling, stop: req.stop?.values ?? [],
+                contextSize: state.configuration.contextSize, sampling: sampling, stop: req.stop?.values ?? served.defaults.stop ?? [],
                 topLogprobs: req.logprobs)))
         }
         let id = "cmpl-\(UInt32.random(in: .min ... .max))"

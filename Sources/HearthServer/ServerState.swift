@@ -1,5 +1,6 @@
 import Foundation
 import HearthEngine
+import HearthHub
 import Synchronization
 
 /// What every route shares: the configuration, the models (once loaded), the scheduler and the
@@ -40,7 +41,7 @@ public final class ServerState: Sendable {
         let thread = Thread { [self] in
             let result: Result<ModelRegistry, ServerError>
             do throws(ServerError) {
-                let registry = try ModelRegistry(paths: c.modelPaths, maxLoaded: c.maxLoadedModels, memoryBudget: c.memoryBudget,
+                let registry = try ModelRegistry(paths: c.modelPaths, store: c.storeRoot.map { ModelStore(root: $0) }, maxLoaded: c.maxLoadedModels, memoryBudget: c.memoryBudget,
                                                  defaultKeepAlive: c.keepAliveSeconds)
                 try registry.preload(onLoad: onLoad)
                 result = .success(registry)
@@ -71,6 +72,8 @@ public struct ServerConfiguration: Sendable {
     /// Ollama's port, so that Ollama clients find Hearth without configuration.
     public var port = 11434
     public var modelPaths: [String] = []
+    /// The model store whose models are served beside `modelPaths`; nil: none.
+    public var storeRoot: String?
     /// Requests generated at once, each with its own KV cache.
     public var parallel = 1
     /// Requests that may wait for a slot before the server answers 503.

@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
         case md, json, jsonl
     }
 
-    @Argument(help: "The model: a path to a GGUF file.")
+    @Argument(help: ArgumentHelp(stringLiteral: ModelReference.help))
     var model: String
 
     @Option(name: [.customShort("p"), .customLong("n-prompt")],
@@ -160,13 +160,14 @@ struct BenchCommand: ParsableCommand {
         #if DEBUG
         printError("warning: this hearth is a debug build; its speeds say nothing about a release build (swift build -c release)")
         #endif
-        let loaded = try ModelOptions.load(path: model)
-        let info = BenchModelInfo(model: loaded, path: model)
+        let reference = try ModelReference(model)
+        let loaded = try reference.load()
+        let info = BenchModelInfo(model: loaded, path: reference.path)
         let progress = BenchProgress(verbose: verbose, total: tests.count)
         if verbose {
             printError("loaded \(loaded.architecture) model \(model) in \(format2(loaded.loadSeconds)) s: \(info.type), \(formatParams(info.parameters)) parameters, \(formatBytes(info.bytes))")
         }
-        let table = BenchTable(modelName: URL(fileURLWithPath: model).lastPathComponent, tests: tests)
+        let table = BenchTable(modelName: reference.displayName, tests: tests)
         switch output {
         case .md: emit(table.header)
         case .json: emit("[\n")

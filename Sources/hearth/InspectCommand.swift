@@ -7,7 +7,7 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Print a GGUF file's metadata and tensor table (like gguf-dump).")
 
-    @Argument(help: "The GGUF file to inspect.")
+    @Argument(help: "The GGUF file to inspect, or a model's name in the store.")
     var file: String
 
     @Flag(name: .long, help: "Print every array item and whole strings instead of abbreviating them.")
@@ -18,7 +18,7 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let gguf: GGUFFile
-        do { gguf = try GGUFFile(path: file) } catch { throw CLIError(error.message) }
+        do { gguf = try GGUFFile(path: try ModelReference(file).path) } catch let e as GGUFError { throw CLIError(e.message) }
         print("\(file): GGUF v\(gguf.version), \(gguf.metadata.count) metadata entries, \(gguf.tensors.count) tensors, \(formatBytes(gguf.fileSize))")
         print("")
         print("metadata:")

@@ -12,7 +12,7 @@ struct PerplexityCommand: ParsableCommand {
         chunk is scored. Tokens after the last whole chunk are not scored (the count is printed).
         """)
 
-    @Argument(help: "The model: a path to a GGUF file.")
+    @Argument(help: ArgumentHelp(stringLiteral: ModelReference.help))
     var model: String
     @Argument(help: "The text file to score.")
     var file: String
@@ -29,8 +29,7 @@ struct PerplexityCommand: ParsableCommand {
     func run() throws {
         guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read '\(file)'") }
         guard let text = String(data: data, encoding: .utf8) else { throw CLIError("'\(file)' is not UTF-8 text") }
-        let loaded: Model
-        do { loaded = try Model(path: model) } catch { throw CLIError(error.message) }
+        let loaded = try ModelReference(model).load()
         let tokens = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
         let bos = loaded.tokenizer.addBOS ? loaded.tokenizer.bosID : nil
         let start = Date()

@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import HearthEngine
+import HearthHub
 import HearthTemplate
 
 /// Options shared by the commands that load a model and run it.
 struct ModelOptions: ParsableArguments {
-    @Argument(help: "The model: a path to a GGUF file.")
+    @Argument(help: ArgumentHelp(stringLiteral: ModelReference.help))
     var model: String
 
     @Option(name: [.customShort("c"), .customLong("ctx-size")], help: "Context size in tokens: prompt plus generated text (default: the model's, at most 4096).")
@@ -19,49 +20,46 @@ struct ModelOptions: ParsableArguments {
         if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
     }
 
-    func load() throws -> Model {
+    /// The model named, loaded, and the context size: --ctx-size, else the store's num_ctx.
+    func load() throws -> (ModelReference, Model, contextSize: Int?) {
         if let ctxSize, ctxSize > 1 << 20 { throw CLIError("--ctx-size \(ctxSize) is more than Hearth supports (1,048,576)") }
-        return try Self.load(path: model)
-    }
-
-    /// Loads a model file, with a hint when the file does not exist.
-    static func load(path: String) throws -> Model {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CLIError("no such model file: '\(path)' (scripts/fetch-models.sh fetches the test models and prints their paths)")
-        }
-        do { return try Model(path: path) } catch { throw CLIError(error.message) }
+        let reference = try ModelReference(model)
+        return (reference, try reference.load(), ctxSize ?? reference.stored?.parameters.num_ctx)
     }
 }
 
 /// Sampling options, mapped onto `SamplingParameters`.
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Sampling temperature; 0 means greedy (always the most likely token).")
-    var temperature: Float = 0.8
-    @Option(name: .customLong("top-k"), help: "Sample from the k most likely tokens only (0: off).")
-    var topK: Int = 40
-    @Option(name: .customLong("top-p"), help: "Sample from the smallest set of tokens whose probability reaches p (1: off).")
-    var topP: Float = 0.95
-    @Option(name: .customLong("min-p"), help: "Drop tokens less likely than min-p times the most likely one (0: off).")
-    var minP: Float = 0.05
-    @Option(name: .customLong("repeat-penalty"), help: "Divide the logits of tokens seen in the last 64 tokens by this (1: off).")
-    var repeatPenalty: Float = 1
-    @Option(name: .customLong("presence-penalty"), help: "Subtract this from the logits of tokens already seen (0: off).")
-    var presencePenalty: Float = 0
-    @Option(name: .customLong("frequency-penalty"), help: "Subtract this per occurrence of tokens already seen (0: off).")
-    var frequencyPenalty: Float = 0
+    // Each default is the stored model's PARAMETER if it has one, else the value in the help.
+    @Option(help: "Sampling temperature; 0 means greedy (always the most likely token). (default: 0.8)")
+    var temperature: Float?
+    @Option(name: .customLong("top-k"), help: "Sample from the k most likely tokens only (0: off). (default: 40)")
+    var topK: Int?
+    @Option(name: .customLong("top-p"), help: "Sample from the smallest set of tokens whose probability reaches p (1: off). (default: 0.95)")
+    var topP: Float?
+    @Option(name: .customLong("min-p"), help: "Drop tokens less likely than min-p times the most likely one (0: off). (default: 0.05)")
+    var minP: Float?
+    @Option(name: .customLong("repeat-penalty"), help: "Divide the logits of tokens seen in the last 64 tokens by this (1: off). (default: 1)")
+    var repeatPenalty: Float?
+    @Option(name: .customLong("presence-penalty"), help: "Subtract this from the logits of tokens already seen (0: off). (default: 0)")
+    var presencePenalty: Float?
+    @Option(name: .customLong("frequency-penalty"), help: "Subtract this per occurrence of tokens already seen (0: off). (default: 0)")
+    var frequencyPenalty: Float?
     @Option(help: "Random seed, for reproducible sampling (default: random, printed with --verbose).")
     var seed: UInt64?
 
-    /// The parameters, with `seed` for the draws (the --seed given, or one picked once by the caller).
-    func parameters(seed: UInt64) -> SamplingParameters {
+    /// The parameters: each option given, else the stored model's `stored` value, else the
+    /// engine's default; `seed` for the draws (--seed, the store's, or one picked by the caller).
+    func parameters(seed: UInt64, stored: ModelParameters = ModelParameters()) -> SamplingParameters {
         var p = SamplingParameters()
-        p.temperature = temperature
-        p.topK = topK
-        p.topP = topP
-        p.minP = minP
-        p.repetitionPenalty = repeatPenalty
-        p.presencePenalty = presencePenalty
-        p.frequencyPenalty = frequencyPenalty
+        p.temperature = temperature ?? stored.temperature.map(Float.init) ?? p.temperature
+        p.topK = topK ?? stored.top_k ?? p.topK
+        p.topP = topP ?? stored.top_p.map(Float.init) ?? p.topP
+        p.minP = minP ?? stored.min_p.map(Float.init) ?? p.minP
+        p.repetitionPenalty = repeatPenalty ?? stored.repeat_penalty.map(Float.init) ?? p.repetitionPenalty
+        p.presencePenalty = presencePenalty ?? stored.presence_penalty.map(Float.init) ?? p.presencePenalty
+        p.frequencyPenalty = frequencyPenalty ?? stored.frequency_penalty.map(Float.init) ?? p.frequencyPenalty
+        if let n = stored.repeat_last_n { p.penaltyWindow = n }
         p.seed = seed
         return p
     }
@@ -87,42 +85,45 @@ struct RunCommand: ParsableCommand {
     var prompt: String?
     @OptionGroup var sampling: SamplingOptions
 
-    @Option(name: [.customShort("n"), .customLong("max-tokens")], help: "Most tokens to generate per answer.")
-    var maxTokens: Int = 512
-    @Option(help: "A system message for the chat template.")
+    @Option(name: [.customShort("n"), .customLong("max-tokens")], help: "Most tokens to generate per answer (default: the stored model's num_predict, else 512).")
+    var maxTokens: Int?
+    @Option(help: "A system message for the chat template (default: the stored model's SYSTEM).")
     var system: String?
     @Flag(help: "Use the prompt as it is, without the chat template (also in interactive mode).")
     var raw = false
     @Flag(help: "Wrap a one-shot PROMPT in the chat template as a user message.")
     var chat = false
-    @Option(help: "Stop before this string (repeatable).")
+    @Option(help: "Stop before this string (repeatable; default: the stored model's stop parameters).")
     var stop: [String] = []
     @Flag(help: "Print load time, prompt and generation speed to standard error.")
     var verbose = false
 
     func validate() throws {
-        if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1 (got \(maxTokens))") }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1 (got \(maxTokens))") }
         if raw && chat { throw ValidationError("--raw and --chat contradict each other") }
         if raw && system != nil { throw ValidationError("--system needs the chat template; drop --raw") }
     }
 
     func run() throws {
-        let seed = sampling.seed ?? UInt64.random(in: 0...UInt64.max)
-        let model = try modelOptions.load()
+        let (reference, model, contextSize) = try modelOptions.load()
+        let stored = reference.stored?.parameters ?? ModelParameters()
+        let seed = sampling.seed ?? stored.seed.map { UInt64(bitPattern: Int64($0)) } ?? UInt64.random(in: 0...UInt64.max)
         let session: Session
         let sessionStart = DispatchTime.now().uptimeNanoseconds
-        do { session = try model.makeSession(contextSize: modelOptions.ctxSize, threads: modelOptions.threads) } catch { throw CLIError(error.message) }
+        do { session = try model.makeSession(contextSize: contextSize, threads: modelOptions.threads) } catch { throw CLIError(error.message) }
         if verbose {
             // Making the session repacks the weights for the kernel path: part of loading.
             let sessionSeconds = Double(DispatchTime.now().uptimeNanoseconds - sessionStart) / 1e9
-            printError("loaded \(model.architecture) model \(modelOptions.model) in \(format2(model.loadSeconds + sessionSeconds)) s; context \(session.contextSize) tokens (KV cache \(formatBytes(session.cache.byteCount))), \(modelOptions.threads) threads, \(session.workspace.kernels) kernels, seed \(seed)")
+            printError("loaded \(model.architecture) model \(reference.displayName) in \(format2(model.loadSeconds + sessionSeconds)) s; context \(session.contextSize) tokens (KV cache \(formatBytes(session.cache.byteCount))), \(modelOptions.threads) threads, \(session.workspace.kernels) kernels, seed \(seed)")
         }
-        let options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters(seed: seed), stop: stop)
+        let limit = maxTokens ?? stored.num_predict.flatMap { $0 > 0 ? $0 : nil } ?? 512
+        let options = GenerationOptions(maxTokens: limit, sampling: sampling.parameters(seed: seed, stored: stored),
+                                        stop: stop.isEmpty ? stored.stop ?? [] : stop)
+        let opening = openingMessages(reference.stored)
         if let prompt {
             let text: String
             if chat || system != nil {
-                var messages: [ChatMessage] = []
-                if let system { messages.append(ChatMessage(role: "system", content: system)) }
+                var messages = opening
                 messages.append(ChatMessage(role: "user", content: prompt))
                 do { text = try model.renderChat(messages) } catch { throw CLIError(error.message) }
             } else {
@@ -132,7 +133,16 @@ struct RunCommand: ParsableCommand {
             if !result.text.hasSuffix("\n") { emit("\n") }
             return
         }
-        try chatLoop(model, session, options)
+        try chatLoop(model, session, options, opening: opening, name: reference.displayName)
+    }
+
+    /// The conversation every chat starts with: the system message (--system, else the
+    /// store's SYSTEM) and the stored model's MESSAGE lines.
+    private func openingMessages(_ stored: StoredModel?) -> [ChatMessage] {
+        var messages: [ChatMessage] = []
+        if let system = system ?? stored?.system { messages.append(ChatMessage(role: "system", content: system)) }
+        for m in stored?.messages ?? [] { messages.append(ChatMessage(role: m.role, content: m.content)) }
+        return messages
     }
 
     private func generate(_ model: Model, _ session: Session, _ text: String, _ options: GenerationOptions) throws -> GenerationResult {
@@ -149,14 +159,13 @@ struct RunCommand: ParsableCommand {
         return result
     }
 
-    private func chatLoop(_ model: Model, _ session: Session, _ options: GenerationOptions) throws {
+    private func chatLoop(_ model: Model, _ session: Session, _ options: GenerationOptions, opening: [ChatMessage], name: String) throws {
         if !raw && model.chatTemplate == nil {
             throw CLIError("the model has no chat template; give a PROMPT, or use --raw for a raw interactive session")
         }
-        var messages: [ChatMessage] = []
-        if let system { messages.append(ChatMessage(role: "system", content: system)) }
+        var messages = raw ? [] : opening
         let interactive = isatty(0) != 0
-        if interactive { printError("Chatting with \(modelOptions.model). Type /bye or press Ctrl-D to leave.") }
+        if interactive { printError("Chatting with \(name). Type /bye or press Ctrl-D to leave.") }
         while true {
             if interactive { printError(">>> ", terminator: "") }
             guard let line = readLine() else { break }

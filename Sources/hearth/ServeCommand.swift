@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HearthEngine
+import HearthHub
 import HearthServer
 import Hummingbird
 
@@ -9,16 +10,20 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve models over the OpenAI and Ollama HTTP APIs.",
         discussion: """
-        Models are GGUF files (or folders of them), served under their file names without '.gguf'. The server listens on 127.0.0.1:11434, Ollama's port, so Ollama clients, and OpenAI clients with the base URL http://127.0.0.1:11434/v1, find it as they are.
+        The server offers the models in the store (hearth list; HEARTH_HOME, default ~/.hearth) under their names, and GGUF files (or folders of them) given here under their file names without '.gguf'. Models imported or removed while it runs appear and go; /api/create, /api/copy and /api/delete change the store. The server listens on 127.0.0.1:11434, Ollama's port, so Ollama clients, and OpenAI clients with the base URL http://127.0.0.1:11434/v1, find it as they are.
 
-        Routes: /v1/chat/completions, /v1/completions (echo and logprobs), /v1/embeddings, /v1/models; /api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/version; /health (503 while loading), /metrics (Prometheus), /tokenize, /detokenize.
+        Routes: /v1/chat/completions, /v1/completions (echo and logprobs), /v1/embeddings, /v1/models; /api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/version, /api/create, /api/copy, /api/delete; /health (503 while loading), /metrics (Prometheus), /tokenize, /detokenize.
 
         Examples:
+          hearth serve
           hearth serve ~/.cache/hearth/models/SmolLM2-135M-Instruct.Q4_1.gguf
           hearth serve --models ~/models --parallel 4 --api-key secret
           curl http://127.0.0.1:11434/api/generate \\
-            -d '{"model": "SmolLM2-135M-Instruct.Q4_1", "prompt": "Hi"}'
+            -d '{"model": "smollm2", "prompt": "Hi"}'
         """)
+
+    @Flag(name: .customLong("no-store"), help: "Serve only the files given, not the store's models.")
+    var noStore = false
 
     @Argument(help: "GGUF files or folders of them to serve.")
     var paths: [String] = []
@@ -63,8 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
     var keepAlive = "5m"
 
     func validate() throws {
-        if paths.isEmpty && models.isEmpty {
-            throw ValidationError("give at least one model: hearth serve MODEL.gguf (scripts/fetch-models.sh smollm2 fetches one)")
+        if paths.isEmpty && models.isEmpty && noStore {
+            throw ValidationError("with --no-store, give at least one model: hearth serve --no-store MODEL.gguf")
         }
         if !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535 (got \(port))") }
         if parallel < 1 { throw ValidationError("--parallel must be at least 1 (got \(parallel))") }
@@ -94,6 +99,13 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.keepAliveSeconds = parseDuration(keepAlive) ?? 300
         for path in configuration.modelPaths where !FileManager.default.fileExists(atPath: path) {
             throw CLIError("no such model file or folder: '\(path)'")
+        }
+        if !noStore {
+            let store = ModelStore(root: ModelStore.defaultRoot)
+            configuration.storeRoot = store.root
+            if configuration.modelPaths.isEmpty && store.list().isEmpty {
+                throw CLIError("nothing to serve: the store at '\(store.root)' is empty and no GGUF files were given; add a model with hearth import FILE.gguf NAME, or give files: hearth serve MODEL.gguf")
+            }
         }
 
         let state = ServerState(configuration: configuration)
