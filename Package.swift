@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         .target(name: "HearthSIMD"),
@@ -28,6 +30,8 @@ let package = Package(
         .target(name: "HearthHub", dependencies: [
             "HearthGGUF", "HearthTemplate",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         ]),
         .target(name: "HearthServer", dependencies: [
             "HearthEngine", "HearthGGUF", "HearthAPI", "HearthHub",
@@ -53,7 +57,7 @@ let package = Package(
                     resources: [.copy("Golden")]),
         .testTarget(name: "HearthHubTests", dependencies: ["HearthHub", "HearthGGUF", "HearthTestSupport"]),
         .testTarget(name: "HearthServerTests",
-                    dependencies: ["HearthServer", "HearthAPI", "HearthEngine", "HearthTestSupport",
+                    dependencies: ["HearthServer", "HearthAPI", "HearthEngine", "HearthHub", "HearthTestSupport",
                                    .product(name: "HummingbirdTesting", package: "hummingbird"),
                                    .product(name: "HTTPTypes", package: "swift-http-types")],
                     resources: [.copy("Golden")]),

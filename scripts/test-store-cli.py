@@ -68,19 +68,27 @@ def main():
         return subprocess.run([hearth, *args], env=env, capture_output=True, text=True)
 
     try:
-        # Kills at moments through the copy (it takes a few tenths of a second).
-        for delay in [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3]:
-            p = subprocess.Popen([hearth, "import", model, f"killed:{int(delay * 1000)}"], env=env,
+        # Kills at moments through the copy: before it starts, and once the unfinished blob
+        # holds a given share of the file.
+        size = os.path.getsize(model)
+        blobs = os.path.join(home, "blobs")
+        for share in [None, 0.0, 0.1, 0.3, 0.6, 0.9]:
+            p = subprocess.Popen([hearth, "import", model, f"killed:{share}"], env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(delay)
+            deadline = time.time() + 20
+            while share is not None and p.poll() is None and time.time() < deadline:
+                partial = [f for f in os.listdir(blobs) if f.startswith(".tmp-")] if os.path.isdir(blobs) else []
+                if any(os.path.getsize(os.path.join(blobs, f)) >= share * size for f in partial if os.path.exists(os.path.join(blobs, f))):
+                    break
+                time.sleep(0.001)
             p.send_signal(signal.SIGKILL)
             p.wait()
+            what = "before it starts" if share is None else f"with {int(share * 100)}% copied"
             problems = consistent(home)
-            check(f"an import killed after {delay:.2f} s leaves the store consistent", not problems, "; ".join(problems))
+            check(f"an import killed {what} leaves the store consistent", not problems, "; ".join(problems))
             listing = run("list")
-            check(f"hearth list works after the kill at {delay:.2f} s", listing.returncode == 0 and "damaged" not in listing.stdout,
+            check(f"hearth list works after the kill {what}", listing.returncode == 0 and "damaged" not in listing.stdout,
                   listing.stdout + listing.stderr)
-        blobs = os.path.join(home, "blobs")
         unfinished = [f for f in os.listdir(blobs) if f.startswith(".tmp-")] if os.path.isdir(blobs) else []
         check("some kill landed in the middle of a copy", len(unfinished) > 0, "no unfinished file was left to test gc with")
         gc = run("gc")

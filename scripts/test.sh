@@ -4,7 +4,8 @@
 # unoptimized for the real-model tests), then drives the real `hearth serve` binary with the
 # official `openai` and `ollama` Python clients (installed from PyPI the first time, with
 # jsonschema to validate constrained output, into .build/venv-clients), and tests the model
-# store through the binary (imports killed part way, concurrent imports). Extra arguments go to
+# store and the hub through the binary (imports and pulls killed part way, concurrent imports
+# and pushes, digests, access). Extra arguments go to
 # `swift test`; with arguments, the client test is skipped (a filtered run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,3 +33,6 @@ model=$(scripts/fetch-models.sh smollm2)
 
 echo "== the model store through the hearth binary (kills, concurrent imports, bad input)" >&2
 python3 scripts/test-store-cli.py "$bin" "$model"
+
+echo "== the hub: push, pull, resume, digests, access, throughput against curl" >&2
+python3 scripts/test-hub.py "$bin" "$model"

@@ -16,31 +16,20 @@ public final class BlobWriter {
     private var digest = StreamingDigest()
     private var committed = false
 
-    /// Starts a blob; `resuming` continues a partial file (its bytes are read back into the
-    /// digest), as an interrupted download does.
-    init(store: ModelStore, temporaryPath: String, resuming: Bool = false) throws(HubError) {
+    init(store: ModelStore, temporaryPath: String) throws(HubError) {
         self.store = store
         self.temporaryPath = temporaryPath
         try StoreFiles.makeDirectories(store.blobsDirectory)
-        fd = open(temporaryPath, O_RDWR | O_CREAT | O_CLOEXEC | (resuming ? 0 : O_TRUNC), 0o644)
+        fd = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw HubError("cannot write '\(temporaryPath)': \(StoreFiles.errnoText())") }
-        if resuming {
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n < 0 { if errno == EINTR { continue }; throw HubError("cannot read '\(temporaryPath)': \(StoreFiles.errnoText())") }
-                if n == 0 { break }
-                buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
-            }
-        }
     }
 
     deinit {
         if fd >= 0 { close(fd) }
-        if !committed && !temporaryPath.hasSuffix(".partial") { unlink(temporaryPath) }
+        if !committed { unlink(temporaryPath) }
     }
 
-    /// Bytes written so far (with those of a resumed file).
+    /// Bytes written so far.
     public var byteCount: Int { digest.byteCount }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws(HubError) {

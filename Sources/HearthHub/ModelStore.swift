@@ -42,9 +42,22 @@ public final class ModelStore: Sendable {
         try BlobWriter(store: self, temporaryPath: "\(blobsDirectory)/.tmp-\(UUID().uuidString)")
     }
 
-    /// The download of `digest`, resumed from the partial file an earlier attempt left.
-    public func resumeBlobWriter(for digest: Digest) throws(HubError) -> BlobWriter {
-        try BlobWriter(store: self, temporaryPath: "\(blobsDirectory)/\(digest.fileName).partial", resuming: true)
+    /// Stores a downloaded file whose sha256 was computed as its bytes arrived: if it is the
+    /// blob's, the file is flushed and moved to the blob's address; if not, it is removed.
+    public func adoptDownload(_ path: String, computed: Digest, for blob: Descriptor) throws(HubError) {
+        guard computed == blob.digest, StoreFiles.fileSize(path) == blob.size else {
+            unlink(path)
+            throw HubError("the bytes do not match their digest: expected \(blob.digest), got \(computed); nothing was stored")
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0, fsync(fd) == 0 else {
+            let text = StoreFiles.errnoText()
+            if fd >= 0 { close(fd) }
+            throw HubError("cannot write '\(path)': \(text)")
+        }
+        close(fd)
+        guard rename(path, blobPath(blob.digest)) == 0 else { throw HubError("cannot store the blob \(blob.digest): \(StoreFiles.errnoText())") }
+        StoreFiles.syncDirectory(blobsDirectory)
     }
 
     /// Stores `data` as a blob.
@@ -189,6 +202,12 @@ public final class ModelStore: Sendable {
         while folder.count > manifestsDirectory.count, rmdir(folder) == 0 {
             folder = (folder as NSString).deletingLastPathComponent
         }
+    }
+
+    /// The store's lock, shared, until the returned object goes: for writes that span awaits
+    /// (a pull).
+    public func lockForWriting(waiting: () -> Void = {}) throws(HubError) -> AnyObject {
+        try StoreLock(root: root, .shared, waiting: waiting)
     }
 
     /// Takes the store's lock shared for `body`: the writes of one import or pull.

@@ -17,6 +17,7 @@ struct Hearth: AsyncParsableCommand {
             CommandGroup(name: "Run", subcommands: [RunCommand.self, ServeCommand.self, PerplexityCommand.self, BenchCommand.self, InspectCommand.self]),
             CommandGroup(name: "Store", subcommands: [ImportCommand.self, CreateCommand.self, ListCommand.self, ShowCommand.self,
                                                        CopyCommand.self, RemoveCommand.self, GarbageCommand.self]),
+            CommandGroup(name: "Hub", subcommands: [PushCommand.self, PullCommand.self, LoginCommand.self, HubCommand.self]),
         ])
 }
 

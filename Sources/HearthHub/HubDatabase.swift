@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import HummingbirdBcrypt
+
+/// A hub's metadata in one SQLite file: users (bcrypt passwords), access tokens (stored as
+/// their sha256, with a read or write scope) and repositories (owner namespace, private flag,
+/// download count).
+public final class HubDatabase: Sendable {
+    private let queue: DatabaseQueue
+
+    public enum Scope: String, Sendable, Codable { case read, write }
+
+    public struct Repository: Sendable, Equatable {
+        public let namespace: String
+        public let name: String
+        public let isPrivate: Bool
+        public let downloads: Int
+        public let createdAt: Date
+    }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws(HubError) {
+        do {
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(10)
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("v1") { db in
+                try db.execute(sql: """
+                    CREATE TABLE users (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        created_at DATETIME NOT NULL);
+                    CREATE TABLE tokens (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                        token_sha256 TEXT NOT NULL UNIQUE,
+                        scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+                        label TEXT NOT NULL,
+                        created_at DATETIME NOT NULL);
+                    CREATE TABLE repositories (
+                        namespace TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        private BOOLEAN NOT NULL DEFAULT 0,
+                        downloads INTEGER NOT NULL DEFAULT 0,
+                        created_at DATETIME NOT NULL,
+                        PRIMARY KEY (namespace, name));
+                    """)
+            }
+            try migrator.migrate(queue)
+        } catch {
+            throw HubError("cannot open the hub database '\(path)': \(error)")
+        }
+    }
+
+    private func run<T>(_ what: String, _ body: (Database) throws -> T) throws(HubError) -> T {
+        do { return try queue.write(body) } catch let e as HubError { throw e } catch {
+            throw HubError("the hub database failed to \(what): \(error)")
+        }
+    }
+
+    // MARK: users and tokens
+
+    public func addUser(_ name: String, password: String) throws(HubError) {
+        _ = try ModelName(namespace: name, model: "x")  // a user name is a namespace
+        guard password.utf8.count >= 8 else { throw HubError("a password needs at least 8 characters") }
+        let hash = Bcrypt.hash(password, cost: 10)
+        try run("add the user") { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [name]) == true {
+                throw HubError("the user '\(name)' exists already")
+            }
+            try db.execute(sql: "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)", arguments: [name, hash, Date()])
+        }
+    }
+
+    public func users() throws(HubError) -> [String] {
+        try run("list users") { db in try String.fetchAll(db, sql: "SELECT name FROM users ORDER BY name") }
+    }
+
+    /// Whether `password` is `user`'s.
+    public func verify(user: String, password: String) throws(HubError) -> Bool {
+        let hash = try run("read the user") { db in try String.fetchOne(db, sql: "SELECT password_hash FROM users WHERE name = ?", arguments: [user]) }
+        guard let hash else { return false }
+        return Bcrypt.verify(password, hash: hash)
+    }
+
+    /// A new access token for `user`: shown once, stored as its sha256.
+    public func createToken(user: String, scope: Scope, label: String = "") throws(HubError) -> String {
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        let token = "hearth_" + bytes.map { String(format: "%02x", $0) }.joined()
+        let digest = Digest.of(Data(token.utf8)).hex
+        try run("store the token") { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [user]) == true else {
+                throw HubError("no user '\(user)' on this hub; add one with hearth hub user add \(user)")
+            }
+            try db.execute(sql: "INSERT INTO tokens (user, token_sha256, scope, label, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [user, digest, scope.rawValue, label, Date()])
+        }
+        return token
+    }
+
+    /// The user and scope of a token, or nil when it is not one of this hub's.
+    public func authenticate(token: String) throws(HubError) -> (user: String, scope: Scope)? {
+        let digest = Digest.of(Data(token.utf8)).hex
+        return try run("check the token") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT user, scope FROM tokens WHERE token_sha256 = ?", arguments: [digest]) else { return nil }
+            return (row["user"], Scope(rawValue: row["scope"]) ?? .read)
+        }
+    }
+
+    // MARK: repositories
+
+    public func repository(namespace: String, name: String) throws(HubError) -> Repository? {
+        try run("read the repository") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM repositories WHERE namespace = ? AND name = ?", arguments: [namespace, name]).map(Self.repository)
+        }
+    }
+
+    public func repositories() throws(HubError) -> [Repository] {
+        try run("list repositories") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM repositories ORDER BY namespace, name").map(Self.repository)
+        }
+    }
+
+    /// Records a repository when its first manifest is pushed.
+    public func ensureRepository(namespace: String, name: String) throws(HubError) {
+        try run("record the repository") { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO repositories (namespace, name, private, downloads, created_at) VALUES (?, ?, 0, 0, ?)",
+                           arguments: [namespace, name, Date()])
+        }
+    }
+
+    public func setPrivate(namespace: String, name: String, _ isPrivate: Bool) throws(HubError) {
+        try run("update the repository") { db in
+            try db.execute(sql: "UPDATE repositories SET private = ? WHERE namespace = ? AND name = ?", arguments: [isPrivate, namespace, name])
+            if db.changesCount == 0 { throw HubError("no repository \(namespace)/\(name) on this hub") }
+        }
+    }
+
+    public func countDownload(namespace: String, name: String) throws(HubError) {
+        try run("count the download") { db in
+            try db.execute(sql: "UPDATE repositories SET downloads = downloads + 1 WHERE namespace = ? AND name = ?", arguments: [namespace, name])
+        }
+    }
+
+    private static func repository(_ row: Row) -> Repository {
+        Repository(namespace: row["namespace"], name: row["name"], isPrivate: row["private"], downloads: row["downloads"], createdAt: row["created_at"])
+    }
+}

@@ -1,0 +1,235 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// An error of the registry protocol: the OCI distribution spec's code and HTTP status.
+public struct RegistryError: Error, CustomStringConvertible, Sendable {
+    public let status: Int
+    public let code: String
+    public let message: String
+
+    public init(_ status: Int, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    static func nameInvalid(_ m: String) -> RegistryError { .init(400, "NAME_INVALID", m) }
+    static func nameUnknown(_ repo: String) -> RegistryError { .init(404, "NAME_UNKNOWN", "no repository \(repo) on this hub") }
+    static func manifestUnknown(_ m: String) -> RegistryError { .init(404, "MANIFEST_UNKNOWN", m) }
+    static func blobUnknown(_ d: String) -> RegistryError { .init(404, "BLOB_UNKNOWN", "no blob \(d) on this hub") }
+    static func uploadUnknown(_ id: String) -> RegistryError { .init(404, "BLOB_UPLOAD_UNKNOWN", "no upload \(id) in progress") }
+    public static func digestInvalid(_ m: String) -> RegistryError { .init(400, "DIGEST_INVALID", m) }
+    static func tooLarge(_ m: String) -> RegistryError { .init(413, "SIZE_INVALID", m) }
+    public static func unauthorized(_ m: String) -> RegistryError { .init(401, "UNAUTHORIZED", m) }
+    public static func denied(_ m: String) -> RegistryError { .init(403, "DENIED", m) }
+    static func failed(_ m: String) -> RegistryError { .init(500, "UNKNOWN", m) }
+}
+
+/// Who is asking: nobody, or a user through one of their tokens.
+public enum HubAccess: Sendable, Equatable {
+    case anonymous
+    case user(String, HubDatabase.Scope)
+
+    public var user: String? { if case .user(let u, _) = self { u } else { nil } }
+}
+
+/// The hub side of the registry protocol Ollama uses (OCI distribution): repositories of
+/// manifests by tag, blobs by digest, and chunked, resumable uploads that are checked against
+/// their digest before anything is stored. Blobs and manifests live in a `ModelStore` (the
+/// hub's `store/` folder), metadata in the hub's SQLite database.
+public final class Registry: Sendable {
+    public let root: String
+    public let store: ModelStore
+    public let database: HubDatabase
+    /// The largest blob an upload may hold.
+    public let maxBlobBytes: Int
+    private var uploadsDirectory: String { root + "/uploads" }
+
+    public init(root: String, maxBlobBytes: Int = 64 << 30) throws(HubError) {
+        self.root = root
+        try StoreFiles.makeDirectories(root + "/uploads")
+        store = ModelStore(root: root + "/store")
+        database = try HubDatabase(path: root + "/hub.sqlite")
+        self.maxBlobBytes = maxBlobBytes
+    }
+
+    // MARK: access
+
+    /// The access a bearer token gives; an unknown token is a 401 (not quietly anonymous).
+    public func access(token: String?) throws(RegistryError) -> HubAccess {
+        guard let token, !token.isEmpty else { return .anonymous }
+        do {
+            guard let (user, scope) = try database.authenticate(token: token) else { throw RegistryError.unauthorized("the token is not valid on this hub") }
+            return .user(user, scope)
+        } catch let e as RegistryError { throw e } catch { throw RegistryError.failed("\(error)") }
+    }
+
+    /// The repository's name, checked, once `access` may read it. A private repository is
+    /// unknown (404) to anyone but its owner.
+    public func readable(_ namespace: String, _ model: String, _ access: HubAccess) throws(RegistryError) -> ModelName {
+        let name = try Self.name(namespace, model)
+        let repository: HubDatabase.Repository?
+        do { repository = try database.repository(namespace: namespace, name: model) } catch { throw .failed(error.message) }
+        if let repository, repository.isPrivate, access.user != namespace {
+            throw RegistryError.nameUnknown("\(namespace)/\(model)")
+        }
+        return name
+    }
+
+    /// The repository's name, checked, once `access` may write to it: a write token of the
+    /// namespace's user.
+    public func writable(_ namespace: String, _ model: String, _ access: HubAccess) throws(RegistryError) -> ModelName {
+        let name = try Self.name(namespace, model)
+        guard case .user(let user, let scope) = access else { throw RegistryError.unauthorized("pushing to \(namespace)/\(model) needs a token (hearth login)") }
+        guard user == namespace else { throw RegistryError.denied("\(user) may not push to the namespace \(namespace)") }
+        guard scope == .write else { throw RegistryError.denied("the token is read-only") }
+        return name
+    }
+
+    static func name(_ namespace: String, _ model: String, tag: String = ModelName.defaultTag) throws(RegistryError) -> ModelName {
+        do { return try ModelName(namespace: namespace, model: model, tag: tag) } catch {
+            throw RegistryError.nameInvalid("'\(namespace)/\(model)': \(error.message)")
+        }
+    }
+
+    // MARK: manifests
+
+    /// The manifest `reference` (a tag or a digest) names in the repository.
+    public func manifest(_ repository: ModelName, reference: String) throws(RegistryError) -> StoredManifest {
+        if reference.hasPrefix("sha256:") {
+            guard let digest = try? Digest(parsing: reference) else { throw RegistryError.digestInvalid("'\(reference)' is not a digest") }
+            for entry in store.list() where entry.name.namespace == repository.namespace && entry.name.model == repository.model {
+                if let m = entry.manifest, m.digest == digest { return m }
+            }
+            throw RegistryError.manifestUnknown("no manifest \(reference) in \(repository.repository)")
+        }
+        let name: ModelName
+        do { name = try repository.withTag(reference) } catch { throw RegistryError.nameInvalid(error.message) }
+        do {
+            guard let m = try store.manifest(name) else { throw RegistryError.manifestUnknown("no tag '\(reference)' in \(repository.repository)") }
+            return m
+        } catch let e as RegistryError { throw e } catch { throw RegistryError.failed("\(error)") }
+    }
+
+    /// Stores a pushed manifest under `tag`, once every blob it names is here with its size.
+    public func putManifest(_ repository: ModelName, tag: String, data: Data) throws(RegistryError) -> Digest {
+        let name: ModelName
+        do { name = try repository.withTag(tag) } catch { throw RegistryError.nameInvalid(error.message) }
+        let manifest: Manifest
+        do { manifest = try Manifest.decode(data, source: "pushed to \(name)") } catch { throw RegistryError(400, "MANIFEST_INVALID", error.message) }
+        for blob in manifest.blobs where store.blobSize(blob.digest) != blob.size {
+            throw RegistryError(400, "MANIFEST_BLOB_UNKNOWN", "the manifest names the blob \(blob.digest) (\(blob.size) bytes), which was not pushed")
+        }
+        do {
+            try store.whileWriting { () throws(HubError) in try store.writeManifest(data, for: name) }
+            try database.ensureRepository(namespace: name.namespace, name: name.model)
+        } catch { throw RegistryError.failed(error.message) }
+        return Digest.of(data)
+    }
+
+    // MARK: blobs and uploads
+
+    public func blob(_ text: String) throws(RegistryError) -> (path: String, size: Int) {
+        guard let digest = try? Digest(parsing: text) else { throw RegistryError.digestInvalid("'\(text)' is not a digest") }
+        guard let size = store.blobSize(digest) else { throw RegistryError.blobUnknown(text) }
+        return (store.blobPath(digest), size)
+    }
+
+    /// A new upload's id.
+    public func startUpload() throws(RegistryError) -> String {
+        let id = UUID().uuidString.lowercased()
+        let fd = open(uploadPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RegistryError.failed("cannot start an upload: \(StoreFiles.errnoText())") }
+        close(fd)
+        return id
+    }
+
+    private func uploadPath(_ id: String) -> String { "\(uploadsDirectory)/\(id)" }
+
+    private func checkUploadID(_ id: String) throws(RegistryError) {
+        guard id.count == 36, id.allSatisfy({ $0.isHexDigit || $0 == "-" }) else { throw RegistryError.uploadUnknown(id) }
+    }
+
+    /// Bytes received so far by an upload.
+    public func uploadSize(_ id: String) throws(RegistryError) -> Int {
+        try checkUploadID(id)
+        guard let size = StoreFiles.fileSize(uploadPath(id)) else { throw RegistryError.uploadUnknown(id) }
+        return size
+    }
+
+    /// Appends to an upload, which must hold `offset` bytes so far (a chunk sent twice, or
+    /// out of order, is refused: the client asks where to resume). Over `maxBlobBytes` the
+    /// upload is cancelled with a 413.
+    /// `withBytes` hands each chunk's bytes to the closure it is given.
+    public func appendUpload<S: AsyncSequence>(_ id: String, at offset: Int?, chunks: S,
+                                               withBytes: (S.Element, (UnsafeRawBufferPointer) throws -> Void) throws -> Void) async throws -> Int {
+        let size = try uploadSize(id)
+        if let offset, offset != size {
+            throw RegistryError(416, "BLOB_UPLOAD_INVALID", "the chunk starts at byte \(offset) but the upload holds \(size) bytes")
+        }
+        let fd = open(uploadPath(id), O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw RegistryError.uploadUnknown(id) }
+        defer { close(fd) }
+        var total = size
+        for try await chunk in chunks {
+            try withBytes(chunk) { raw in
+                total += raw.count
+                guard total <= maxBlobBytes else {
+                    cancelUpload(id)
+                    throw RegistryError.tooLarge("the upload passes this hub's limit of \(maxBlobBytes) bytes per blob")
+                }
+                guard StoreFiles.writeAll(fd, raw) else { throw RegistryError.failed("cannot write the upload: \(StoreFiles.errnoText())") }
+            }
+        }
+        return total
+    }
+
+    /// Finishes an upload: its bytes must have `expected` as their sha256, or the upload is
+    /// removed and nothing is stored.
+    public func finishUpload(_ id: String, digest expected: String) throws(RegistryError) -> Digest {
+        _ = try uploadSize(id)
+        guard let digest = try? Digest(parsing: expected) else {
+            cancelUpload(id)
+            throw RegistryError.digestInvalid("'\(expected)' is not a digest")
+        }
+        let path = uploadPath(id)
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw RegistryError.uploadUnknown(id) }
+        var hash = StreamingDigest()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 { if errno == EINTR { continue }; close(fd); throw RegistryError.failed("cannot read the upload: \(StoreFiles.errnoText())") }
+            if n == 0 { break }
+            hash.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+        }
+        let synced = fsync(fd) == 0
+        close(fd)
+        let actual = hash.finish()
+        guard actual == digest else {
+            cancelUpload(id)
+            throw RegistryError.digestInvalid("the uploaded bytes have the digest \(actual), not \(digest); nothing was stored")
+        }
+        guard synced else { throw RegistryError.failed("cannot write the upload: \(StoreFiles.errnoText())") }
+        do {
+            try store.whileWriting { () throws(HubError) in
+                try StoreFiles.makeDirectories(store.blobsDirectory)
+                guard rename(path, store.blobPath(digest)) == 0 else { throw HubError("cannot store the blob: \(StoreFiles.errnoText())") }
+                StoreFiles.syncDirectory(store.blobsDirectory)
+            }
+        } catch { throw RegistryError.failed(error.message) }
+        return digest
+    }
+
+    public func cancelUpload(_ id: String) {
+        guard (try? checkUploadID(id)) != nil else { return }
+        unlink(uploadPath(id))
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import HearthHub
+import HTTPTypes
+import Logging
+import Hummingbird
+
+/// `/v2/...`: the registry protocol Ollama's registry speaks (OCI distribution): manifests by
+/// tag or digest, blobs by digest with Range, chunked uploads checked against their digest.
+/// Errors are the spec's `{"errors": [{"code", "message"}]}`.
+struct RegistryController {
+    let registry: Registry
+    let fileIO = FileIO()
+
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/v2", use: guarded { request, _ in
+            _ = try access(request)
+            return JSON.response(JSONValueEmpty())
+        })
+        let repo = "/v2/:namespace/:model"
+        router.get("\(repo)/manifests/:reference", use: guarded { try await manifest($0, $1, head: false) })
+        router.head("\(repo)/manifests/:reference", use: guarded { try await manifest($0, $1, head: true) })
+        router.put("\(repo)/manifests/:reference", use: guarded(putManifest))
+        router.get("\(repo)/tags/list", use: guarded(tags))
+        router.get("\(repo)/blobs/:digest", use: guarded { try await blob($0, $1, head: false) })
+        router.head("\(repo)/blobs/:digest", use: guarded { try await blob($0, $1, head: true) })
+        router.post("\(repo)/blobs/uploads", use: guarded(startUpload))
+        router.patch("\(repo)/blobs/uploads/:id", use: guarded(patchUpload))
+        router.put("\(repo)/blobs/uploads/:id", use: guarded(finishUpload))
+        router.get("\(repo)/blobs/uploads/:id", use: guarded(uploadStatus))
+        router.delete("\(repo)/blobs/uploads/:id", use: guarded { request, context in
+            let name = try writable(request, context)
+            registry.cancelUpload(try context.parameters.require("id"))
+            _ = name
+            return Response(status: .noContent)
+        })
+    }
+
+    // MARK: access
+
+    private func access(_ request: Request) throws(RegistryError) -> HubAccess {
+        let header = request.headers[.authorization] ?? ""
+        return try registry.access(token: header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : nil)
+    }
+
+    private func readable(_ request: Request, _ context: BasicRequestContext) throws -> ModelName {
+        try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), try access(request))
+    }
+
+    private func writable(_ request: Request, _ context: BasicRequestContext) throws -> ModelName {
+        try registry.writable(try context.parameters.require("namespace"), try context.parameters.require("model"), try access(request))
+    }
+
+    /// Runs a handler, rendering a `RegistryError` (or any other) in the spec's shape.
+    private func guarded(_ handler: @escaping Handler) -> Handler {
+        { request, context in
+            do { return try await handler(request, context) } catch let e as RegistryError {
+                return Self.errorResponse(e)
+            } catch let e as HTTPError {
+                return Self.errorResponse(RegistryError(Int(e.status.code), e.status == .notFound ? "NAME_UNKNOWN" : "UNKNOWN", e.body ?? "\(e.status)"))
+            } catch {
+                return Self.errorResponse(RegistryError(500, "UNKNOWN", "\(error)"))
+            }
+        }
+    }
+
+    static func errorResponse(_ e: RegistryError) -> Response {
+        struct Body: Encodable { let errors: [Item] }
+        struct Item: Encodable { let code: String; let message: String }
+        var response = JSON.response(Body(errors: [Item(code: e.code, message: e.message)]), status: .init(code: e.status))
+        if e.status == 401 { response.headers[.wwwAuthenticate] = "Bearer realm=\"hearth\"" }
+        return response
+    }
+
+    // MARK: manifests
+
+    func manifest(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
+        let name = try readable(request, context)
+        let m = try registry.manifest(name, reference: try context.parameters.require("reference"))
+        var headers = HTTPFields()
+        headers[.contentType] = m.manifest.mediaType
+        headers[.contentLength] = String(m.data.count)
+        headers[HTTPField.Name("Docker-Content-Digest")!] = m.digest.description
+        headers[.eTag] = "\"\(m.digest)\""
+        if head { return Response(status: .ok, headers: headers) }
+        try? registry.database.countDownload(namespace: name.namespace, name: name.model)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: m.data)))
+    }
+
+    func putManifest(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = try writable(request, context)
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: 4 << 20) } catch {
+            throw RegistryError(413, "SIZE_INVALID", "a manifest is at most 4 MiB")
+        }
+        let tag = try context.parameters.require("reference")
+        let digest = try registry.putManifest(name, tag: tag, data: Data(buffer: body))
+        var headers = HTTPFields()
+        headers[.location] = "/v2/\(name.repository)/manifests/\(digest)"
+        headers[HTTPField.Name("Docker-Content-Digest")!] = digest.description
+        return Response(status: .created, headers: headers)
+    }
+
+    func tags(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = try readable(request, context)
+        let tags = registry.store.list().filter { $0.name.namespace == name.namespace && $0.name.model == name.model }.map(\.name.tag)
+        guard !tags.isEmpty else { throw RegistryError(404, "NAME_UNKNOWN", "no repository \(name.repository) on this hub") }
+        struct Body: Encodable { let name: String; let tags: [String] }
+        return JSON.response(Body(name: name.repository, tags: tags))
+    }
+
+    // MARK: blobs
+
+    func blob(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
+        _ = try readable(request, context)
+        let digest = try context.parameters.require("digest")
+        let (path, size) = try registry.blob(digest)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/octet-stream"
+        headers[.acceptRanges] = "bytes"
+        headers[.eTag] = "\"\(digest)\""
+        headers[HTTPField.Name("Docker-Content-Digest")!] = digest
+        var range = 0...(size - 1)
+        var status = HTTPResponse.Status.ok
+        if let text = request.headers[.range] {
+            guard let r = Self.byteRange(text, size: size) else {
+                headers[.contentRange] = "bytes */\(size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            }
+            range = r
+            status = .partialContent
+            headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound)/\(size)"
+        }
+        headers[.contentLength] = String(size == 0 ? 0 : range.count)
+        if head || size == 0 { return Response(status: status, headers: headers) }
+        let body = try await fileIO.loadFile(path: path, range: range, context: context, chunkLength: 1 << 20)
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    /// `bytes=a-b`, `bytes=a-` or `bytes=-n` (one range) within a file of `size` bytes.
+    static func byteRange(_ text: String, size: Int) -> ClosedRange<Int>? {
+        guard text.hasPrefix("bytes="), size > 0 else { return nil }
+        let spec = text.dropFirst(6)
+        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
+        let first = spec[..<dash], last = spec[spec.index(after: dash)...]
+        if first.isEmpty {
+            guard let n = Int(last), n > 0 else { return nil }
+            return max(0, size - n)...(size - 1)
+        }
+        guard let a = Int(first), a >= 0, a < size else { return nil }
+        if last.isEmpty { return a...(size - 1) }
+        guard let b = Int(last), b >= a else { return nil }
+        return a...min(b, size - 1)
+    }
+
+    // MARK: uploads
+
+    private func uploadHeaders(_ name: ModelName, _ id: String, size: Int) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.location] = "/v2/\(name.repository)/blobs/uploads/\(id)"
+        headers[.range] = "0-\(max(size - 1, 0))"
+        headers[HTTPField.Name("Docker-Upload-UUID")!] = id
+        headers[.contentLength] = "0"
+        return headers
+    }
+
+    /// POST: starts an upload, or with `?digest=` stores the body as a whole blob.
+    func startUpload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = try writable(request, context)
+        let id = try registry.startUpload()
+        if let digest = request.uri.queryParameters.get("digest") {
+            do {
+                _ = try await append(id, request, offset: nil)
+                return try finished(name, try registry.finishUpload(id, digest: digest))
+            } catch {
+                registry.cancelUpload(id)
+                throw error
+            }
+        }
+        return Response(status: .accepted, headers: uploadHeaders(name, id, size: 0))
+    }
+
+    func patchUpload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = try writable(request, context)
+        let id = try context.parameters.require("id")
+        var offset: Int?
+        if let range = request.headers[.contentRange] {
+            // "a-b" (the spec's form) or "bytes a-b/size".
+            let text = range.hasPrefix("bytes ") ? String(range.dropFirst(6).prefix { $0 != "/" }) : range
+            guard let a = text.split(separator: "-").first.flatMap({ Int($0) }) else {
+                throw RegistryError(400, "BLOB_UPLOAD_INVALID", "Content-Range '\(range)' is not a byte range")
+            }
+            offset = a
+        }
+        let size = try await append(id, request, offset: offset)
+        return Response(status: .accepted, headers: uploadHeaders(name, id, size: size))
+    }
+
+    func uploadStatus(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = try writable(request, context)
+        let id = try context.parameters.require("id")
+        return Response(status: .noContent, headers: uploadHeaders(name, id, size: try registry.uploadSize(id)))
+    }
+
+    /// PUT `?digest=`: the last chunk (if any), then the digest check.
+    func finishUpload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let name = try writable(request, context)
+        let id = try context.parameters.require("id")
+        guard let digest = request.uri.queryParameters.get("digest") else {
+            throw RegistryError.digestInvalid("finishing an upload needs ?digest=sha256:...")
+        }
+        _ = try await append(id, request, offset: nil)
+        return try finished(name, try registry.finishUpload(id, digest: digest))
+    }
+
+    private func append(_ id: String, _ request: Request, offset: Int?) async throws -> Int {
+        try await registry.appendUpload(id, at: offset, chunks: request.body) { buffer, write in
+            try buffer.withUnsafeReadableBytes { try write($0) }
+        }
+    }
+
+    private func finished(_ name: ModelName, _ digest: Digest) throws -> Response {
+        var headers = HTTPFields()
+        headers[.location] = "/v2/\(name.repository)/blobs/\(digest)"
+        headers[HTTPField.Name("Docker-Content-Digest")!] = digest.description
+        headers[.contentLength] = "0"
+        return Response(status: .created, headers: headers)
+    }
+}
+
+private struct JSONValueEmpty: Encodable {}
+
+/// The hub's routes (for in-process tests).
+public func buildHubRouter(registry: Registry) -> Router<BasicRequestContext> {
+    let router = Router()
+    RegistryController(registry: registry).addRoutes(to: router)
+    return router
+}
+
+/// The hub's HTTP application: the registry protocol on `host:port`.
+public func buildHubApplication(registry: Registry, host: String, port: Int, version: String,
+                                onListening: @escaping @Sendable () -> Void = {}) -> some ApplicationProtocol {
+    let router = buildHubRouter(registry: registry)
+    var log = Logger(label: "hearth.hub")
+    log.logLevel = .warning
+    return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "hearth-hub/\(version)"),
+                       onServerRunning: { _ in onListening() }, logger: log)
+}

@@ -1,0 +1,273 @@
+import ArgumentParser
+import Foundation
+import HearthHub
+import HearthServer
+
+struct HubCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hub",
+        abstract: "Run a self-hosted model hub, and manage its users and tokens.",
+        discussion: """
+        A hub keeps models pushed with hearth push and serves them with the registry
+        protocol Ollama uses (/v2/...). Its data folder holds the blobs and manifests
+        (store/), uploads in progress (uploads/) and a SQLite database (hub.sqlite) of
+        users, tokens and repositories.
+
+          hearth hub serve --data ~/hub --port 8080
+          hearth hub user add alice --data ~/hub          (asks for a password)
+          hearth hub token alice --scope write --data ~/hub
+          hearth login localhost:8080 --token hearth_...
+          hearth push smollm2 localhost:8080/alice/smollm2:q4_1
+          hearth pull localhost:8080/alice/smollm2:q4_1
+        """,
+        subcommands: [HubServeCommand.self, HubUserCommand.self, HubTokenCommand.self, HubPrivateCommand.self])
+}
+
+struct HubDataOption: ParsableArguments {
+    @Option(help: "The hub's data folder (default: HEARTH_HUB_DATA, else ~/.hearth-hub).")
+    var data: String?
+
+    func open(maxBlobBytes: Int = 64 << 30) throws -> Registry {
+        let path = (data ?? ProcessInfo.processInfo.environment["HEARTH_HUB_DATA"] ?? "~/.hearth-hub" as String)
+        do { return try Registry(root: (path as NSString).expandingTildeInPath, maxBlobBytes: maxBlobBytes) } catch { throw CLIError(error.message) }
+    }
+}
+
+struct HubServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the hub over HTTP.")
+
+    @OptionGroup var data: HubDataOption
+    @Option(help: "Address to listen on; 0.0.0.0 opens the hub to the network.")
+    var host = "127.0.0.1"
+    @Option(help: "Port to listen on.")
+    var port = 8080
+    @Option(name: .customLong("max-blob"), help: "Largest blob an upload may hold, in GiB.")
+    var maxBlobGiB: Double = 64
+
+    func validate() throws {
+        if !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535 (got \(port))") }
+        if maxBlobGiB <= 0 { throw ValidationError("--max-blob must be positive (got \(maxBlobGiB))") }
+    }
+
+    func run() async throws {
+        let registry = try data.open(maxBlobBytes: Int(maxBlobGiB * Double(1 << 30)))
+        let users = (try? registry.database.users().count) ?? 0
+        let app = buildHubApplication(registry: registry, host: host, port: port, version: hearthVersion) {
+            printError("hearth hub \(hearthVersion) listening on http://\(host):\(port) (registry under /v2), data in \(registry.root), \(users) user\(users == 1 ? "" : "s")")
+        }
+        do { try await app.runService() } catch {
+            if "\(error)".contains("Address already in use") { throw CLIError("cannot listen on \(host):\(port): the port is in use; choose another with --port") }
+            throw CLIError("the hub stopped: \(error)")
+        }
+    }
+}
+
+struct HubUserCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Add a user (who owns the namespace of the same name), or list them.",
+        discussion: "The password is read from --password-file, or asked for on the terminal, or read from standard input.")
+
+    @OptionGroup var data: HubDataOption
+    @Argument(help: "'add NAME' or 'list'.")
+    var action: String
+    @Argument(help: "The user's name (letters, digits, '.', '_', '-').")
+    var name: String?
+    @Option(name: .customLong("password-file"), help: "A file holding the password.")
+    var passwordFile: String?
+
+    func run() throws {
+        let registry = try data.open()
+        switch action {
+        case "list":
+            for u in try wrap({ () throws(HubError) in try registry.database.users() }) { print(u) }
+        case "add":
+            guard let name else { throw ValidationError("write: hearth hub user add NAME") }
+            let password = try readPassword(file: passwordFile)
+            try wrap { () throws(HubError) in try registry.database.addUser(name, password: password) }
+            print("added \(name); make a token with hearth hub token \(name) --scope write")
+        default:
+            throw ValidationError("the action is 'add' or 'list', not '\(action)'")
+        }
+    }
+}
+
+struct HubTokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Make an access token for a user (printed once; the hub keeps only its sha256).")
+
+    @OptionGroup var data: HubDataOption
+    @Argument(help: "The user.")
+    var user: String
+    @Option(help: "read (pull private models) or write (also push).")
+    var scope = "read"
+    @Option(help: "A label to remember the token by.")
+    var label = ""
+
+    func run() throws {
+        guard let s = HubDatabase.Scope(rawValue: scope) else { throw ValidationError("--scope is read or write, not '\(scope)'") }
+        let registry = try data.open()
+        print(try wrap { () throws(HubError) in try registry.database.createToken(user: user, scope: s, label: label) })
+    }
+}
+
+struct HubPrivateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "private", abstract: "Make a repository private (only its owner sees it) or public again.")
+
+    @OptionGroup var data: HubDataOption
+    @Argument(help: "NAMESPACE/MODEL")
+    var repository: String
+    @Flag(help: "Make it public again.")
+    var off = false
+
+    func run() throws {
+        let parts = repository.split(separator: "/").map(String.init)
+        guard parts.count == 2 else { throw ValidationError("write the repository as NAMESPACE/MODEL") }
+        let registry = try data.open()
+        try wrap { () throws(HubError) in try registry.database.setPrivate(namespace: parts[0], name: parts[1], !off) }
+        print("\(repository) is \(off ? "public" : "private")")
+    }
+}
+
+struct LoginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "login", abstract: "Keep a hub's access token for push and pull (in HEARTH_HOME/credentials.json).",
+        discussion: "The token is checked with the hub first. Without --token it is read from standard input.")
+
+    @Argument(help: "The hub: HOST[:PORT], such as localhost:8080.")
+    var hub: String
+    @Option(help: "The token (from hearth hub token on the hub's machine).")
+    var token: String?
+    @Flag(help: "Use http even for a hub that is not on this machine.")
+    var insecure = false
+
+    func run() async throws {
+        let reference = try hubReference("\(hub)/x/x", insecure: insecure)
+        let token = try token ?? readLine(strippingNewline: true).flatMap { $0.isEmpty ? nil : $0 } ?? { throw CLIError("give the token with --token or on standard input") }()
+        let store = openStore()
+        do {
+            try await HubClient(store: store).check(baseURL: reference.baseURL, token: token)
+            try HubCredentials(store: store).save(token, for: reference.name.host)
+        } catch { throw CLIError(error.message) }
+        print("logged in to \(reference.name.host)")
+    }
+}
+
+struct PushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push", abstract: "Send a stored model to a hub.",
+        discussion: """
+        Blobs the hub has already are not sent again; the others go in chunks, and the hub
+        checks each one's sha256 before it keeps it. Needs a write token (hearth login).
+          hearth push smollm2 localhost:8080/alice/smollm2:q4_1
+        """)
+
+    @Argument(help: "The model in the store.")
+    var name: String
+    @Argument(help: "Where to: HOST[:PORT]/NAMESPACE/MODEL[:TAG].")
+    var destination: String
+    @Flag(help: "Use http even for a hub that is not on this machine.")
+    var insecure = false
+
+    func run() async throws {
+        let local = try parseName(name)
+        let remote = try hubReference(destination, insecure: insecure)
+        let store = openStore()
+        guard let stored = try wrap({ () throws(HubError) in try store.manifest(local) }) else {
+            throw CLIError("no model '\(local)' in the store at '\(store.root)'")
+        }
+        let bar = SharedProgressBar("pushing", total: stored.totalSize)
+        let start = Date()
+        let sent: Int
+        do {
+            sent = try await HubClient(store: store).push(local, to: remote, token: HubCredentials(store: store).token(for: remote.name.host)) { done, _ in
+                bar.update(done)
+            }
+        } catch { bar.finish(); throw CLIError(error.message) }
+        bar.finish()
+        let seconds = Date().timeIntervalSince(start)
+        print("pushed \(local) to \(remote): \(formatBytes(sent)) sent in \(format2(seconds)) s (\(formatBytes(Int(Double(sent) / max(seconds, 1e-9))))/s), \(formatBytes(stored.totalSize - sent)) already there")
+    }
+}
+
+struct PullCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pull", abstract: "Fetch a model from a hub into the store.",
+        discussion: """
+        The blobs come in ranged requests in parallel; an interrupted pull resumes where it
+        stopped, and every blob's sha256 is checked before it is kept. The model is stored
+        under its hub name:
+          hearth pull localhost:8080/alice/smollm2:q4_1
+          hearth run localhost:8080/alice/smollm2:q4_1 "Hello"
+        """)
+
+    @Argument(help: "HOST[:PORT]/NAMESPACE/MODEL[:TAG].")
+    var source: String
+    @Flag(help: "Use http even for a hub that is not on this machine.")
+    var insecure = false
+    @Option(help: "Ranged requests in flight at once.")
+    var parallel = 4
+
+    func validate() throws { if parallel < 1 || parallel > 64 { throw ValidationError("--parallel must be between 1 and 64") } }
+
+    func run() async throws {
+        let remote = try hubReference(source, insecure: insecure)
+        let store = openStore()
+        let bar = SharedProgressBar("pulling", total: 0)
+        let start = Date()
+        let result: (manifest: StoredManifest, downloaded: Int, resumed: Int)
+        do {
+            result = try await HubClient(store: store, parallelDownloads: parallel).pull(remote, token: HubCredentials(store: store).token(for: remote.name.host)) { done, total in
+                bar.update(done, total: total)
+            }
+        } catch { bar.finish(); throw CLIError(error.message) }
+        bar.finish()
+        let seconds = Date().timeIntervalSince(start)
+        let resumed = result.resumed > 0 ? ", \(formatBytes(result.resumed)) resumed from an earlier pull" : ""
+        print("pulled \(remote.name) (\(result.manifest.digest.short)): \(formatBytes(result.downloaded)) downloaded in \(format2(seconds)) s (\(formatBytes(Int(Double(result.downloaded) / max(seconds, 1e-9))))/s)\(resumed)")
+    }
+}
+
+func hubReference(_ text: String, insecure: Bool) throws -> HubReference {
+    do { return try HubReference(parsing: text, insecure: insecure) } catch { throw CLIError(error.message) }
+}
+
+/// Runs a HubError-throwing body, reporting its error as a CLI error.
+func wrap<T>(_ body: () throws(HubError) -> T) throws -> T {
+    do { return try body() } catch { throw CLIError(error.message) }
+}
+
+/// A password from a file, the terminal (asked twice), or standard input.
+func readPassword(file: String?) throws -> String {
+    if let file {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("cannot read --password-file '\(file)'") }
+        return text.trimmingCharacters(in: .newlines)
+    }
+    if isatty(0) != 0 {
+        guard let first = getpass("password: ").map({ String(cString: $0) }) else { throw CLIError("no password given") }
+        guard let second = getpass("again: ").map({ String(cString: $0) }), first == second else { throw CLIError("the passwords differ") }
+        return first
+    }
+    guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw CLIError("no password on standard input") }
+    return line
+}
+
+/// A progress bar updated from concurrent transfers.
+final class SharedProgressBar: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bar: ProgressBar
+    private let label: String
+
+    init(_ label: String, total: Int) {
+        self.label = label
+        bar = ProgressBar(label, total: total)
+    }
+
+    func update(_ done: Int, total: Int? = nil) {
+        lock.lock(); defer { lock.unlock() }
+        if let total, total != bar.total { bar = ProgressBar(label, total: total) }
+        bar.update(done)
+    }
+
+    func finish() { lock.lock(); bar.finish(); lock.unlock() }
+}

@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""End-to-end test of the hub: `hearth hub serve` on a real port, `hearth push` and `hearth
+pull` between two stores, raw registry requests for what a client would never send, and
+throughput against curl on the same blob.
+
+    scripts/test-hub.py HEARTH_BINARY MODEL.gguf
+
+Checks, each printed PASS or FAIL:
+- push from one HEARTH_HOME, pull into another, run: the blob digests are the file's sha256
+  and the pulled model generates what the file does;
+- a pull killed with SIGKILL part way resumes and completes with the right digest;
+- an upload whose bytes do not match its digest is refused and leaves nothing behind; an
+  upload over the hub's size limit is a 413;
+- two concurrent pushes of one model both succeed with one stored copy;
+- names with '..' are refused; writes without a token are 401, to another namespace 403;
+  private models are 404 to others.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+failures = 0
+
+
+def check(name, ok, detail=""):
+    global failures
+    print(f"{'PASS' if ok else 'FAIL'}: {name}" + (f"\n      {detail}" if detail and not ok else ""), flush=True)
+    if not ok:
+        failures += 1
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, data=None, token=None, headers=None):
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+class Hub:
+    def __init__(self, hearth, data, *extra):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.data = data
+        self.process = subprocess.Popen([hearth, "hub", "serve", "--data", data, "--port", str(self.port), *extra],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while True:
+            try:
+                if http("GET", self.base + "/v2/")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.time() > deadline:
+                sys.exit(f"the hub did not start (exit code {self.process.poll()})")
+            time.sleep(0.1)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    hearth, model = sys.argv[1], sys.argv[2]
+    expected = sha256(model)
+    work = tempfile.mkdtemp(prefix="hearth-hub-test-")
+    homes = {n: os.path.join(work, n) for n in ["a", "b", "c", "d"]}
+    data = os.path.join(work, "hub")
+
+    def run(home, *args, check_ok=False, **kw):
+        r = subprocess.run([hearth, *args], env=dict(os.environ, HEARTH_HOME=homes[home]), capture_output=True, text=True, **kw)
+        if check_ok and r.returncode != 0:
+            sys.exit(f"hearth {' '.join(args)} failed: {r.stderr}")
+        return r
+
+    def admin(*args, stdin=None):
+        r = subprocess.run([hearth, "hub", *args, "--data", data], capture_output=True, text=True, input=stdin)
+        if r.returncode != 0:
+            sys.exit(f"hearth hub {' '.join(args)} failed: {r.stderr}")
+        return r.stdout.strip()
+
+    admin("user", "add", "alice", stdin="alice-password\n")
+    admin("user", "add", "bob", stdin="bob-password\n")
+    alice = admin("token", "alice", "--scope", "write")
+    alice_read = admin("token", "alice", "--scope", "read")
+    bob = admin("token", "bob", "--scope", "write")
+    hub = Hub(hearth, data)
+    host = f"127.0.0.1:{hub.port}"
+    remote = f"{host}/alice/smollm2:q4_1"
+    try:
+        run("a", "import", model, "smollm2", check_ok=True)
+        r = run("a", "push", "smollm2", remote)
+        check("push without a token is refused (401) with a hint to log in", r.returncode != 0 and "401" in r.stderr and "hearth login" in r.stderr,
+              r.stderr)
+        check("login with a wrong token is refused", run("a", "login", host, "--token", "hearth_wrong").returncode != 0)
+        run("a", "login", host, "--token", alice, check_ok=True)
+        r = run("a", "push", "smollm2", remote)
+        check("push with alice's write token succeeds", r.returncode == 0, r.stderr)
+        push_line = r.stdout.strip()
+        hub_blob = os.path.join(data, "store", "blobs", "sha256-" + expected)
+        check("the hub stores the model blob under the file's sha256", os.path.exists(hub_blob) and sha256(hub_blob) == expected)
+
+        r = run("b", "pull", remote)
+        check("pull into a second store succeeds", r.returncode == 0, r.stderr)
+        pull_line = r.stdout.strip()
+        pulled = os.path.join(homes["b"], "blobs", "sha256-" + expected)
+        check("the pulled blob's digest is the file's sha256", os.path.exists(pulled) and sha256(pulled) == expected)
+        manifest = json.load(open(os.path.join(homes["b"], "manifests", host, "alice", "smollm2", "q4_1")))
+        digests = sorted(l["digest"] for l in [manifest["config"]] + manifest["layers"])
+        ok = all(sha256(os.path.join(homes["b"], "blobs", d.replace(":", "-"))) == d[7:] for d in digests)
+        check("every pulled blob is stored under its own sha256", ok, str(digests))
+        prompt = ["--temperature", "0", "-n", "12", "The capital of France is"]
+        via_file = subprocess.run([hearth, "run", model, *prompt], capture_output=True, text=True).stdout
+        via_pull = run("b", "run", remote, *prompt).stdout
+        check("the pulled model generates what the file does", via_file == via_pull and len(via_file) > 0, f"{via_file!r} vs {via_pull!r}")
+
+        # A pull killed part way, then resumed.
+        p = subprocess.Popen([hearth, "pull", "--parallel", "1", remote], env=dict(os.environ, HEARTH_HOME=homes["c"]),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        journal = os.path.join(homes["c"], "blobs", f"sha256-{expected}.partial.chunks")
+        deadline = time.time() + 30
+        while time.time() < deadline and p.poll() is None:
+            if os.path.exists(journal) and open(journal).read().count("\n") >= 2:
+                break
+            time.sleep(0.005)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        killed_mid = os.path.exists(journal)
+        check("a pull killed with SIGKILL leaves a partial blob", killed_mid, "the pull finished before the kill")
+        r = run("c", "pull", remote)
+        resumed = os.path.join(homes["c"], "blobs", "sha256-" + expected)
+        check("the pull resumes and completes with the right digest",
+              r.returncode == 0 and "resumed" in r.stdout and os.path.exists(resumed) and sha256(resumed) == expected,
+              r.stdout + r.stderr)
+        check("no partial files remain", not [f for f in os.listdir(os.path.join(homes["c"], "blobs")) if "partial" in f])
+
+        # An upload whose bytes do not match their digest.
+        v2 = hub.base + "/v2/alice/junk"
+        status, headers, _ = http("POST", v2 + "/blobs/uploads/", token=alice)
+        location = headers.get("Location", "")
+        http("PATCH", hub.base + location, data=b"these are not the bytes", token=alice, headers={"Content-Range": "0-22"})
+        wrong = "sha256:" + hashlib.sha256(b"other bytes").hexdigest()
+        status, _, body = http("PUT", hub.base + location + "?digest=" + wrong, data=b"", token=alice)
+        leftovers = os.listdir(os.path.join(data, "uploads"))
+        check("an upload that does not match its digest is refused (400 DIGEST_INVALID)", status == 400 and b"DIGEST_INVALID" in body, f"{status} {body!r}")
+        check("...and leaves nothing behind", not leftovers and not os.path.exists(os.path.join(data, "store", "blobs", wrong.replace(":", "-"))),
+              str(leftovers))
+        status, _, body = http("POST", v2 + "/blobs/uploads/?digest=" + wrong, data=b"monolithic but wrong", token=alice)
+        check("a whole-blob upload with the wrong digest is refused, nothing kept", status == 400 and not os.listdir(os.path.join(data, "uploads")),
+              f"{status} {body!r}")
+
+        # Access.
+        status, _, body = http("POST", v2 + "/blobs/uploads/")
+        check("an upload without a token is 401", status == 401, f"{status} {body!r}")
+        status, _, body = http("POST", v2 + "/blobs/uploads/", token=bob)
+        check("bob uploading to alice's namespace is 403", status == 403, f"{status} {body!r}")
+        status, _, body = http("POST", v2 + "/blobs/uploads/", token=alice_read)
+        check("a read-only token cannot upload (403)", status == 403, f"{status} {body!r}")
+        status, _, body = http("POST", v2 + "/blobs/uploads/", token="hearth_not_a_token")
+        check("an unknown token is 401, not anonymous", status == 401, f"{status} {body!r}")
+        for bad in ["/v2/al..ice/x/manifests/latest", "/v2/alice/x..y/manifests/latest", "/v2/alice/-x/manifests/latest",
+                    "/v2/alice/x/manifests/..", "/v2/alice/x%2F..%2Fy/manifests/latest"]:
+            status, _, body = http("GET", hub.base + bad)
+            check(f"the name in {bad} is refused", status in (400, 404) and (b"NAME_INVALID" in body or status == 404), f"{status} {body!r}")
+        r = run("a", "push", "smollm2", f"{host}/alice/..:x")
+        check("hearth push refuses a name with '..' before sending", r.returncode != 0 and "'..'" in r.stderr, r.stderr)
+
+        admin("private", "alice/smollm2")
+        manifest_url = hub.base + "/v2/alice/smollm2/manifests/q4_1"
+        check("a private model is 404 to anonymous clients", http("GET", manifest_url)[0] == 404)
+        check("a private model is 404 to another user", http("GET", manifest_url, token=bob)[0] == 404)
+        check("a private model is 200 to its owner", http("GET", manifest_url, token=alice_read)[0] == 200)
+        r = run("d", "pull", remote)
+        check("hearth pull of a private model without a token fails", r.returncode != 0 and "404" in r.stderr, r.stderr)
+        admin("private", "alice/smollm2", "--off")
+
+        # Two pushes of one model at once, from two stores, to a new repository.
+        run("d", "import", model, "smollm2", check_ok=True)
+        run("d", "login", host, "--token", alice, check_ok=True)
+        pushes = [subprocess.Popen([hearth, "push", "smollm2", f"{host}/alice/twins:v1"], env=dict(os.environ, HEARTH_HOME=homes[h]),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for h in ["a", "d"]]
+        codes = [p.wait() for p in pushes]
+        check("two concurrent pushes of one model both succeed", codes == [0, 0], str([p.stderr.read() for p in pushes]))
+        size = os.path.getsize(model)
+        blobs = os.path.join(data, "store", "blobs")
+        copies = [f for f in os.listdir(blobs) if os.path.getsize(os.path.join(blobs, f)) == size]
+        check("...with one stored copy", copies == ["sha256-" + expected], str(copies))
+
+        # A blob over the hub's limit.
+        small = Hub(hearth, os.path.join(work, "small-hub"), "--max-blob", "0.00001")
+        subprocess.run([hearth, "hub", "user", "add", "alice", "--data", small.data], input="alice-password\n", text=True, capture_output=True)
+        token = subprocess.run([hearth, "hub", "token", "alice", "--scope", "write", "--data", small.data], capture_output=True, text=True).stdout.strip()
+        run("a", "login", f"127.0.0.1:{small.port}", "--token", token, check_ok=True)
+        r = run("a", "push", "smollm2", f"127.0.0.1:{small.port}/alice/smollm2")
+        small_left = os.listdir(os.path.join(small.data, "uploads"))
+        small.stop()
+        check("a blob over --max-blob is refused with 413, nothing kept", r.returncode != 0 and "413" in r.stderr and not small_left,
+              r.stderr + str(small_left))
+
+        # Throughput against curl downloading the same blob from the same hub.
+        blob_url = f"{hub.base}/v2/alice/smollm2/blobs/sha256:{expected}"
+        out = os.path.join(work, "curl.bin")
+        curl_times = []
+        for _ in range(3):
+            t = time.time()
+            subprocess.run(["curl", "-sf", "-o", out, blob_url], check=True)
+            curl_times.append(time.time() - t)
+        check("curl downloads the same bytes", sha256(out) == expected)
+        pull_times = []
+        for i in range(3):
+            shutil.rmtree(homes["c"], ignore_errors=True)
+            t = time.time()
+            run("c", "pull", remote, check_ok=True)
+            pull_times.append(time.time() - t)
+        push_times = []
+        for i in range(3):
+            # Repositories share blobs: remove it so that each push sends it.
+            os.remove(hub_blob)
+            t = time.time()
+            run("a", "push", "smollm2", f"{host}/alice/fresh{i}:v1", check_ok=True)
+            push_times.append(time.time() - t)
+        mib = size / 2**20
+        best = lambda ts: min(ts)
+        print(f"throughput on loopback, {mib:.1f} MiB, best of 3 (whole command, process start included):")
+        print(f"  curl download  {best(curl_times):6.3f} s  {mib / best(curl_times):7.1f} MiB/s")
+        print(f"  hearth pull    {best(pull_times):6.3f} s  {mib / best(pull_times):7.1f} MiB/s  ratio to curl {best(curl_times) / best(pull_times):.2f}")
+        print(f"  hearth push    {best(push_times):6.3f} s  {mib / best(push_times):7.1f} MiB/s  ratio to curl download {best(curl_times) / best(push_times):.2f}")
+        print(f"  (first push: {push_line}; first pull: {pull_line})")
+    finally:
+        hub.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{'all checks passed' if failures == 0 else f'{failures} check(s) failed'}")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
