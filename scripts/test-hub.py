@@ -13,7 +13,9 @@ Checks, each printed PASS or FAIL:
   upload over the hub's size limit is a 413;
 - two concurrent pushes of one model both succeed with one stored copy;
 - names with '..' are refused; writes without a token are 401, to another namespace 403;
-  private models are 404 to others.
+  private models are 404 to others;
+- the official `huggingface_hub` client (it must be importable) lists, describes and
+  downloads the same bytes with `endpoint=` pointing at the hub.
 """
 import hashlib
 import json
@@ -87,6 +89,58 @@ class Hub:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def hugging_face_checks(hub, expected, token, work):
+    """The official huggingface_hub client, pointed at the hub with endpoint=, as users do."""
+    import huggingface_hub as hf
+    from huggingface_hub.utils import RepositoryNotFoundError, EntryNotFoundError
+
+    api = hf.HfApi(endpoint=hub.base)
+    cache = os.path.join(work, "hf-cache")
+    path = hf.hf_hub_download(repo_id="alice/smollm2", filename="model.gguf", revision="q4_1", endpoint=hub.base, cache_dir=cache)
+    check("huggingface_hub.hf_hub_download fetches the same bytes", sha256(path) == expected, path)
+    info = api.model_info("alice/smollm2", revision="q4_1")
+    names = {s.rfilename: s for s in info.siblings}
+    check("model_info lists model.gguf with its size and sha256",
+          "model.gguf" in names and names["model.gguf"].lfs is not None and names["model.gguf"].lfs.sha256 == expected,
+          str(info.siblings))
+    check("the snapshot folder is the revision's commit", f"/snapshots/{info.sha}/" in path, f"{path} {info.sha}")
+    ids = [m.id for m in api.list_models(search="twins")]
+    check("list_models(search=) finds a repository", ids == ["alice/twins"], str(ids))
+    ids = [m.id for m in api.list_models(author="alice", sort="created_at")]
+    check("list_models(author=, sort=) lists alice's repositories", set(ids) >= {"alice/smollm2", "alice/twins"}, str(ids))
+    ids = [m.id for m in api.list_models(filter="llama")]
+    check("list_models(filter=llama) matches the architecture tag", "alice/smollm2" in ids, str(ids))
+    status, headers, body = http("GET", hub.base + "/api/models?author=alice&limit=1")
+    link = headers.get("Link", "")
+    first = [m["id"] for m in json.loads(body)]
+    ok = status == 200 and len(first) == 1 and 'rel="next"' in link
+    if ok:
+        status2, _, body2 = http("GET", link[1:link.index(">")])
+        ok = status2 == 200 and len(json.loads(body2)) == 1 and json.loads(body2)[0]["id"] != first[0]
+    check("/api/models pages with a Link header", ok, f"{status} {link!r} {first}")
+    try:
+        hf.hf_hub_download(repo_id="alice/nothing-here", filename="model.gguf", endpoint=hub.base, cache_dir=cache)
+        check("an unknown repository is RepositoryNotFoundError", False, "downloaded")
+    except RepositoryNotFoundError:
+        check("an unknown repository is RepositoryNotFoundError", True)
+    try:
+        hf.hf_hub_download(repo_id="alice/smollm2", filename="nope.txt", revision="q4_1", endpoint=hub.base, cache_dir=cache)
+        check("an unknown file is EntryNotFoundError", False, "downloaded")
+    except EntryNotFoundError:
+        check("an unknown file is EntryNotFoundError", True)
+    subprocess.run([sys.argv[1], "hub", "private", "alice/twins", "--data", hub.data], check=True, capture_output=True)
+    try:
+        hf.hf_hub_download(repo_id="alice/twins", filename="model.gguf", revision="v1", endpoint=hub.base, cache_dir=cache)
+        check("a private repository is RepositoryNotFoundError without a token", False, "downloaded")
+    except RepositoryNotFoundError:
+        check("a private repository is RepositoryNotFoundError without a token", True)
+    path = hf.hf_hub_download(repo_id="alice/twins", filename="model.gguf", revision="v1", endpoint=hub.base, cache_dir=cache, token=token)
+    check("...and downloads with its owner's token", sha256(path) == expected)
+    ids = [m.id for m in api.list_models(author="alice")]
+    check("a private repository is not listed to others", "alice/twins" not in ids, str(ids))
+    subprocess.run([sys.argv[1], "hub", "private", "alice/twins", "--off", "--data", hub.data], check=True, capture_output=True)
 
 
 def main():
@@ -227,6 +281,8 @@ def main():
         small.stop()
         check("a blob over --max-blob is refused with 413, nothing kept", r.returncode != 0 and "413" in r.stderr and not small_left,
               r.stderr + str(small_left))
+
+        hugging_face_checks(hub, expected, alice, work)
 
         # Throughput against curl downloading the same blob from the same hub.
         blob_url = f"{hub.base}/v2/alice/smollm2/blobs/sha256:{expected}"

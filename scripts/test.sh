@@ -2,7 +2,7 @@
 # Runs Hearth's tests: fetches the real models into the cache first (sha256-checked; a no-op
 # when cached), runs every test target in a release build (the kernels are too slow
 # unoptimized for the real-model tests), then drives the real `hearth serve` binary with the
-# official `openai` and `ollama` Python clients (installed from PyPI the first time, with
+# official `openai`, `ollama` and `huggingface_hub` Python clients (installed from PyPI the first time, with
 # jsonschema to validate constrained output, into .build/venv-clients), and tests the model
 # store and the hub through the binary (imports and pulls killed part way, concurrent imports
 # and pushes, digests, access). Extra arguments go to
@@ -23,9 +23,9 @@ swift test -c release --skip-build "$@"
 
 echo "== hearth serve with the openai and ollama clients" >&2
 venv=.build/venv-clients
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, ollama, jsonschema" 2> /dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, ollama, jsonschema, huggingface_hub" 2> /dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet openai ollama jsonschema
+  "$venv/bin/pip" install --quiet openai ollama jsonschema huggingface_hub
 fi
 bin="$(swift build -c release --show-bin-path)/hearth"
 model=$(scripts/fetch-models.sh smollm2)
@@ -35,4 +35,4 @@ echo "== the model store through the hearth binary (kills, concurrent imports, b
 python3 scripts/test-store-cli.py "$bin" "$model"
 
 echo "== the hub: push, pull, resume, digests, access, throughput against curl" >&2
-python3 scripts/test-hub.py "$bin" "$model"
+"$venv/bin/python" scripts/test-hub.py "$bin" "$model"

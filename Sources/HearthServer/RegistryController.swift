@@ -235,6 +235,7 @@ private struct JSONValueEmpty: Encodable {}
 public func buildHubRouter(registry: Registry) -> Router<BasicRequestContext> {
     let router = Router()
     RegistryController(registry: registry).addRoutes(to: router)
+    HuggingFaceController(registry: registry).addRoutes(to: router)
     return router
 }
 

@@ -1,0 +1,186 @@
+import Foundation
+import HearthGGUF
+import HearthHub
+import HTTPTypes
+import Hummingbird
+
+/// The Hugging Face Hub's read API over the hub's repositories, so that `huggingface_hub`
+/// (with `endpoint=` or `HF_ENDPOINT`) lists, describes and downloads models unchanged:
+/// `/api/models` (search, author, filter, sort, pages with `Link`), `/api/models/{repo}`
+/// (with `/revision/{rev}`), and `/{repo}/resolve/{rev}/{file}` with the headers its
+/// downloader reads (`X-Repo-Commit`, `ETag`, `X-Linked-Etag`, `X-Linked-Size`) and Range.
+struct HuggingFaceController {
+    let registry: Registry
+    let fileIO = FileIO()
+
+    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/api/models", use: guarded(list))
+        router.get("/api/models/:namespace/:model", use: guarded { try info($0, $1, revision: "main") })
+        router.get("/api/models/:namespace/:model/revision/:revision", use: guarded { try info($0, $1, revision: try $1.parameters.require("revision")) })
+        router.get("/:namespace/:model/resolve/:revision/:file", use: guarded { try await resolve($0, $1, head: false) })
+        router.head("/:namespace/:model/resolve/:revision/:file", use: guarded { try await resolve($0, $1, head: true) })
+    }
+
+    /// Errors as the Hub writes them: `{"error": "..."}` with `X-Error-Code`.
+    private func guarded(_ handler: @escaping Handler) -> Handler {
+        { request, context in
+            do { return try await handler(request, context) } catch let e as RegistryError {
+                var response = JSON.response(["error": e.message], status: .init(code: e.status))
+                let code = e.status == 404 ? (e.code == "REVISION_NOT_FOUND" ? "RevisionNotFound" : e.code == "ENTRY_NOT_FOUND" ? "EntryNotFound" : "RepoNotFound") : e.code
+                response.headers[HTTPField.Name("X-Error-Code")!] = code
+                response.headers[HTTPField.Name("X-Error-Message")!] = e.message
+                return response
+            } catch {
+                return JSON.response(["error": "\(error)"], status: .internalServerError)
+            }
+        }
+    }
+
+    private func access(_ request: Request) throws(RegistryError) -> HubAccess {
+        let header = request.headers[.authorization] ?? ""
+        return try registry.access(token: header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : nil)
+    }
+
+    // MARK: models
+
+    struct Sibling: Encodable {
+        let rfilename: String
+        let size: Int
+        let blobId: String
+        let lfs: LFS?
+        struct LFS: Encodable { let sha256: String; let size: Int; let pointerSize: Int }
+    }
+
+    struct GGUFInfo: Encodable {
+        let total: Int
+        let architecture: String
+        let context_length: Int?
+        let chat_template: String?
+    }
+
+    struct ModelInfo: Encodable {
+        let _id: String
+        let id: String
+        let modelId: String
+        let author: String
+        let sha: String
+        let `private`: Bool
+        let disabled = false
+        let gated = false
+        let downloads: Int
+        let likes = 0
+        let tags: [String]
+        let library_name = "gguf"
+        let pipeline_tag = "text-generation"
+        let createdAt: String
+        let lastModified: String
+        let siblings: [Sibling]?
+        let gguf: GGUFInfo?
+    }
+
+    private func modelInfo(_ r: Registry.RepositorySummary, manifest: StoredManifest, full: Bool) -> ModelInfo {
+        let files = Registry.files(of: manifest.manifest)
+        let gguf = files.first { $0.name == "model.gguf" }.flatMap { try? GGUFFile(path: registry.store.blobPath($0.blob.digest)) }
+        var tags = ["gguf"]
+        if let arch = gguf?.architecture { tags.append(arch) }
+        if let quant = gguf.map({ $0.fileTypeName ?? $0.predominantTypeName }) { tags.append(quant) }
+        if let license = gguf?.string("general.license") { tags.append("license:\(license)") }
+        tags.append(contentsOf: r.tags.map { "tag:\($0)" })
+        let siblings = files.map { f in
+            Sibling(rfilename: f.name, size: f.blob.size, blobId: f.blob.digest.hex,
+                    lfs: f.name.hasSuffix(".gguf") ? .init(sha256: f.blob.digest.hex, size: f.blob.size, pointerSize: 134) : nil)
+        }
+        let info = gguf.map { g in
+            GGUFInfo(total: g.parameterCount, architecture: g.architecture ?? "unknown",
+                     context_length: g.int("\(g.architecture ?? "").context_length"), chat_template: g.string("tokenizer.chat_template"))
+        }
+        return ModelInfo(_id: r.id, id: r.id, modelId: r.id, author: r.namespace, sha: Registry.commit(of: manifest), private: r.isPrivate,
+                         downloads: r.downloads, tags: tags, createdAt: Self.iso(r.createdAt), lastModified: Self.iso(r.lastModified),
+                         siblings: full ? siblings : nil, gguf: full ? info : nil)
+    }
+
+    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
+
+    func list(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        var repositories = try registry.repositories(visibleTo: try access(request))
+        if let search = query.get("search"), !search.isEmpty {
+            repositories = repositories.filter { $0.id.localizedCaseInsensitiveContains(search) }
+        }
+        if let author = query.get("author"), !author.isEmpty { repositories = repositories.filter { $0.namespace == author } }
+        var infos = repositories.map { ($0, modelInfo($0, manifest: $0.head, full: false)) }
+        let filters = query.getAll("filter").flatMap { $0.split(separator: ",").map(String.init) }
+        if !filters.isEmpty { infos = infos.filter { _, info in filters.allSatisfy { f in info.tags.contains { $0.caseInsensitiveCompare(f) == .orderedSame } } } }
+        let sort = query.get("sort") ?? "downloads"
+        let descending = (query.get("direction") ?? "-1") == "-1"
+        func before(_ a: (Registry.RepositorySummary, ModelInfo), _ b: (Registry.RepositorySummary, ModelInfo)) -> Bool {
+            switch sort {
+            case "lastModified", "last_modified": return a.0.lastModified < b.0.lastModified
+            case "createdAt", "created_at": return a.0.createdAt < b.0.createdAt
+            case "id", "modelId": return a.0.id < b.0.id
+            case "likes": return a.0.id < b.0.id
+            default: return (a.0.downloads, b.0.id) < (b.0.downloads, a.0.id)
+            }
+        }
+        infos.sort { descending ? before($1, $0) : before($0, $1) }
+        let limit = max(1, min(Int(query.get("limit") ?? "") ?? 1000, 1000))
+        let start = max(0, Int(query.get("cursor") ?? "") ?? 0)
+        let page = Array(infos.dropFirst(start).prefix(limit))
+        var response = JSON.response(page.map(\.1))
+        if start + limit < infos.count {
+            var items = request.uri.queryParameters.map { ($0.key, $0.value) }.filter { $0.0 != "cursor" }
+            items.append(("cursor", "\(start + limit)"))
+            let text = items.map { "\($0.0)=\(String($0.1).addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? "")" }.joined(separator: "&")
+            let host = request.head.authority ?? "127.0.0.1"
+            response.headers[HTTPField.Name("Link")!] = "<http://\(host)/api/models?\(text)>; rel=\"next\""
+        }
+        return response
+    }
+
+    func info(_ request: Request, _ context: BasicRequestContext, revision: String) throws -> Response {
+        let access = try access(request)
+        let name = try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), access)
+        guard let summary = try registry.repositories(visibleTo: access).first(where: { $0.namespace == name.namespace && $0.model == name.model }) else {
+            throw RegistryError(404, "NAME_UNKNOWN", "no repository \(name.repository) on this hub")
+        }
+        return JSON.response(modelInfo(summary, manifest: try registry.revision(name, revision), full: true))
+    }
+
+    // MARK: files
+
+    func resolve(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
+        let name = try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), try access(request))
+        let revision = try context.parameters.require("revision")
+        let manifest = try registry.revision(name, revision)
+        let fileName = try context.parameters.require("file")
+        guard let file = Registry.files(of: manifest.manifest).first(where: { $0.name == fileName }) else {
+            throw RegistryError(404, "ENTRY_NOT_FOUND", "no file '\(fileName)' in \(name.repository) at \(revision)")
+        }
+        let path = registry.store.blobPath(file.blob.digest), size = file.blob.size
+        var headers = HTTPFields()
+        headers[HTTPField.Name("X-Repo-Commit")!] = Registry.commit(of: manifest)
+        headers[.eTag] = "\"\(file.blob.digest.hex)\""
+        headers[HTTPField.Name("X-Linked-Etag")!] = "\"\(file.blob.digest.hex)\""
+        headers[HTTPField.Name("X-Linked-Size")!] = String(size)
+        headers[.acceptRanges] = "bytes"
+        headers[.contentType] = "application/octet-stream"
+        headers[.contentDisposition] = "attachment; filename=\"\(fileName)\""
+        var range = 0...max(size - 1, 0)
+        var status = HTTPResponse.Status.ok
+        if let text = request.headers[.range] {
+            guard let r = RegistryController.byteRange(text, size: size) else {
+                headers[.contentRange] = "bytes */\(size)"
+                return Response(status: .rangeNotSatisfiable, headers: headers)
+            }
+            range = r
+            status = .partialContent
+            headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound)/\(size)"
+        }
+        headers[.contentLength] = String(size == 0 ? 0 : range.count)
+        if head || size == 0 { return Response(status: status, headers: headers) }
+        if fileName == "model.gguf" && range.lowerBound == 0 { try? registry.database.countDownload(namespace: name.namespace, name: name.model) }
+        return Response(status: status, headers: headers, body: try await fileIO.loadFile(path: path, range: range, context: context, chunkLength: 1 << 20))
+    }
+}
