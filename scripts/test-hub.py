@@ -143,6 +143,58 @@ def hugging_face_checks(hub, expected, token, work):
     subprocess.run([sys.argv[1], "hub", "private", "alice/twins", "--off", "--data", hub.data], check=True, capture_output=True)
 
 
+def ollama_checks(hearth, model, hub, token, home, expected):
+    """`hearth serve`'s /api/pull and /api/push, driven by the official ollama client."""
+    import ollama
+
+    env = dict(os.environ, HEARTH_HOME=home)
+    host = f"127.0.0.1:{hub.port}"
+    subprocess.run([hearth, "login", host, "--token", token], env=env, check=True, capture_output=True)
+    port = free_port()
+    # The store starts empty, so the server is given the model file to serve as well.
+    server = subprocess.Popen([hearth, "serve", "--port", str(port), "--ctx-size", "512", model],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while not (_up(port) and http("GET", f"http://127.0.0.1:{port}/health")[0] == 200):
+            if time.time() > deadline or server.poll() is not None:
+                check("hearth serve starts for the pull checks", False)
+                return
+            time.sleep(0.2)
+        oc = ollama.Client(host=f"http://127.0.0.1:{port}")
+        name = f"{host}/alice/smollm2:q4_1"
+        events = list(oc.pull(name, stream=True))
+        last_progress = [e for e in events if e.total]
+        check("ollama client: pull through hearth serve streams progress and ends in success",
+              events[-1].status == "success" and last_progress and last_progress[-1].completed == last_progress[-1].total,
+              str(events[-3:]))
+        blob = os.path.join(home, "blobs", "sha256-" + expected)
+        check("...the pulled blob is the file's sha256", os.path.exists(blob) and sha256(blob) == expected)
+        names = [m.model for m in oc.list().models]
+        check("...and the model is listed and answers", name in names and
+              oc.generate(model=name, prompt="Hi", options={"num_predict": 4, "temperature": 0}).done, str(names))
+        oc.copy(name, f"{host}/alice/served:v1")
+        events = list(oc.push(f"{host}/alice/served:v1", stream=True))
+        check("ollama client: push through hearth serve ends in success", events[-1].status == "success", str(events[-3:]))
+        check("...and the hub has it", http("GET", f"{hub.base}/v2/alice/served/manifests/v1")[0] == 200)
+        try:
+            oc.pull(f"{host}/alice/no-such-model:v1")
+            check("ollama client: pulling a missing model fails", False, "no error")
+        except ollama.ResponseError as e:
+            check("ollama client: pulling a missing model fails with the hub's message", "404" in str(e), str(e))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def _up(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -283,6 +335,7 @@ def main():
               r.stderr + str(small_left))
 
         hugging_face_checks(hub, expected, alice, work)
+        ollama_checks(hearth, model, hub, alice, os.path.join(work, "e"), expected)
 
         # Throughput against curl downloading the same blob from the same hub.
         blob_url = f"{hub.base}/v2/alice/smollm2/blobs/sha256:{expected}"

@@ -167,10 +167,23 @@ extension Ollama {
         public var quantize: String?
     }
 
-    /// A line of a streamed `/api/create` (or pull, push) answer.
+    /// A line of a streamed `/api/create`, `/api/pull` or `/api/push` answer.
     public struct StatusResponse: Codable, Sendable {
         public var status: String
-        public init(status: String) { self.status = status }
+        public var total: Int?
+        public var completed: Int?
+        public init(status: String, total: Int? = nil, completed: Int? = nil) {
+            self.status = status; self.total = total; self.completed = completed
+        }
+    }
+
+    /// `/api/pull` and `/api/push`: `model` is `HOST[:PORT]/NAMESPACE/MODEL[:TAG]`.
+    public struct TransferRequest: Codable, Sendable {
+        public var model: String?
+        /// The older spelling of `model`.
+        public var name: String?
+        public var insecure: Bool?
+        public var stream: Bool?
     }
 
     public struct ShowRequest: Codable, Sendable {

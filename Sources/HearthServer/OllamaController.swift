@@ -23,12 +23,11 @@ struct OllamaController {
         router.post("/api/copy", use: routed(.ollama, "api_copy", state, copy))
         router.delete("/api/delete", use: routed(.ollama, "api_delete", state, delete))
         router.post("/api/create", use: routed(.ollama, "api_create", state, create))
-        for path in ["/api/pull", "/api/push", "/api/embeddings"] {
-            router.post(RouterPath(path), use: routed(.ollama, "api_" + path.dropFirst(5), state) { _, _ in
-                throw APIError(.notImplemented, "\(path) is not supported yet\(path == "/api/embeddings" ? "; use /api/embed" : "")",
-                               type: "not_implemented")
-            })
-        }
+        router.post("/api/pull", use: routed(.ollama, "api_pull", state) { try await transfer($0, $1, push: false) })
+        router.post("/api/push", use: routed(.ollama, "api_push", state) { try await transfer($0, $1, push: true) })
+        router.post("/api/embeddings", use: routed(.ollama, "api_embeddings", state) { _, _ in
+            throw APIError(.notImplemented, "/api/embeddings is not supported; use /api/embed", type: "not_implemented")
+        })
     }
 
     // MARK: generation
@@ -240,6 +239,60 @@ struct OllamaController {
         guard try store.manifest(name) != nil else { throw APIError.modelNotFound(name.description, known: try state.registry().files.map(\.name)) }
         try store.remove(name)
         return Response(status: .ok)
+    }
+
+    /// `/api/pull` and `/api/push` between the store and a Hearth hub (`hearth hub`), with the
+    /// tokens `hearth login` keeps. A pull's model is `HOST[:PORT]/NAMESPACE/MODEL[:TAG]` and is
+    /// stored under that name; a push sends the stored model of that name to its host.
+    /// Streamed progress is Ollama's: status lines with `total` and `completed` bytes.
+    func transfer(_ request: Request, _ body: ByteBuffer, push: Bool) async throws -> Response {
+        let req = try JSON.decode(Ollama.TransferRequest.self, from: body)
+        let store = try store()
+        guard let text = req.model ?? req.name, !text.isEmpty else { throw APIError.badRequest("the body has no 'model'") }
+        let remote: HubReference
+        do { remote = try HubReference(parsing: text, insecure: req.insecure ?? false) } catch { throw APIError.badRequest(error.message) }
+        if push, try store.manifest(remote.name) == nil {
+            throw APIError.modelNotFound(remote.name.description, known: try state.registry().files.map(\.name))
+        }
+        let client = HubClient(store: store)
+        let token = HubCredentials(store: store).token(for: remote.name.host)
+        let verb = push ? "pushing" : "pulling"
+        @Sendable func run(_ progress: @escaping @Sendable (Int, Int) -> Void) async throws(HubError) {
+            if push { try await client.push(remote.name, to: remote, token: token) { progress($0, $1) } } else {
+                _ = try await client.pull(remote, token: token, progress: progress)
+            }
+        }
+        guard req.stream ?? true else {
+            do { try await run { _, _ in } } catch { throw APIError(.badGateway, error.message) }
+            return JSON.response(Ollama.StatusResponse(status: "success"))
+        }
+        let (events, continuation) = AsyncStream<any Encodable & Sendable>.makeStream()
+        let lastSent = Mutex<ContinuousClock.Instant>(.now - .seconds(1))
+        continuation.yield(Ollama.StatusResponse(status: push ? "retrieving manifest" : "pulling manifest"))
+        let task = Task {
+            do {
+                try await run { done, total in
+                    // At most ten progress lines a second, and the last one.
+                    let now = ContinuousClock.now
+                    guard lastSent.withLock({ last in
+                        guard done == total || now - last >= .milliseconds(100) else { return false }
+                        last = now
+                        return true
+                    }) else { return }
+                    continuation.yield(Ollama.StatusResponse(status: verb, total: total, completed: done))
+                }
+                continuation.yield(Ollama.StatusResponse(status: "success"))
+            } catch let e as HubError {
+                continuation.yield(Ollama.ErrorResponse(error: e.message))
+            } catch {
+                continuation.yield(Ollama.ErrorResponse(error: "\(error)"))
+            }
+            continuation.finish()
+        }
+        return NDJSON.response { send in
+            defer { task.cancel() }
+            for await event in events { try await send(event) }
+        }
     }
 
     func create(_ request: Request, _ body: ByteBuffer) throws -> Response {
