@@ -141,6 +141,16 @@ def hugging_face_checks(hub, expected, token, work):
     ids = [m.id for m in api.list_models(author="alice")]
     check("a private repository is not listed to others", "alice/twins" not in ids, str(ids))
     subprocess.run([sys.argv[1], "hub", "private", "alice/twins", "--off", "--data", hub.data], check=True, capture_output=True)
+    home = os.path.join(work, "hf-home")
+    r = subprocess.run([sys.argv[1], "pull", "hf://alice/smollm2/model.gguf", "--revision", "q4_1", "--endpoint", hub.base],
+                       env=dict(os.environ, HEARTH_HOME=home), capture_output=True, text=True)
+    blob = os.path.join(home, "blobs", "sha256-" + expected)
+    check("hearth pull hf:// fetches a file of a Hugging Face compatible hub, sha256 checked",
+          r.returncode == 0 and os.path.exists(blob) and sha256(blob) == expected and f"127.0.0.1:{hub.port}/alice/smollm2:model" in r.stdout,
+          r.stdout + r.stderr)
+    r = subprocess.run([sys.argv[1], "pull", "hf://alice/smollm2/missing.gguf", "--endpoint", hub.base],
+                       env=dict(os.environ, HEARTH_HOME=home), capture_output=True, text=True)
+    check("hearth pull hf:// of a missing file says so", r.returncode != 0 and "404" in r.stderr and "EntryNotFound" in r.stderr, r.stderr)
 
 
 def ollama_checks(hearth, model, hub, token, home, expected):

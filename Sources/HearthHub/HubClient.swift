@@ -207,7 +207,7 @@ public final class HubClient: Sendable {
                 progress(counter.value, total)
                 continue
             }
-            let result = try await download(blob, from: remote, token: token) { n in
+            let result = try await download(blob, url: "\(remote.repositoryURL)/blobs/\(blob.digest)", source: remote.name.host, token: token) { n in
                 counter.add(n)
                 progress(counter.value, total)
             }
@@ -224,7 +224,7 @@ public final class HubClient: Sendable {
     /// written, so that a killed pull resumes with the others. The sha256 is computed in
     /// order as the chunks arrive (those of an earlier attempt are read back), and decides
     /// whether the file is kept: a damaged or mixed-up chunk fails there.
-    private func download(_ blob: Descriptor, from remote: HubReference, token: String?,
+    private func download(_ blob: Descriptor, url: String, source: String, token: String?,
                           progress: @escaping @Sendable (Int) -> Void) async throws(HubError) -> (downloaded: Int, resumed: Int) {
         try StoreFiles.makeDirectories(store.blobsDirectory)
         let partial = store.blobPath(blob.digest) + ".partial"
@@ -267,7 +267,6 @@ public final class HubClient: Sendable {
         }
         try hashReady()
 
-        let url = "\(remote.repositoryURL)/blobs/\(blob.digest)"
         var todo = (0..<chunkCount).filter { !onDisk.contains($0) }.makeIterator()
         let limit = parallelDownloads
         do {
@@ -310,10 +309,70 @@ public final class HubClient: Sendable {
         guard nextToHash == chunkCount else { throw HubError("the download of \(blob.digest) ended with chunks missing") }
         do { try store.adoptDownload(partial, computed: hasher.finish(), for: blob) } catch {
             unlink(journal)
-            throw HubError("\(blob.digest) from \(remote.name.host): \(error.message)")
+            throw HubError("\(blob.digest) from \(source): \(error.message)")
         }
         unlink(journal)
         return (size - resumedBytes, resumedBytes)
+    }
+}
+
+extension HubClient {
+    /// A file of a repository on a Hugging Face compatible hub: `endpoint/repo/resolve/revision/file`.
+    public struct HuggingFaceFile: Sendable {
+        public let endpoint: String
+        public let repository: String
+        public let revision: String
+        public let file: String
+
+        /// Parses `hf://NAMESPACE/REPO/FILE` (`FILE` may hold folders).
+        public init(parsing text: String, endpoint: String, revision: String = "main") throws(HubError) {
+            guard text.hasPrefix("hf://") else { throw HubError("'\(text)' is not an hf:// reference") }
+            let parts = text.dropFirst(5).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 3, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+                throw HubError("'\(text)' is not an hf:// reference: write hf://NAMESPACE/REPO/FILE.gguf")
+            }
+            self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+            repository = parts[0] + "/" + parts[1]
+            file = parts[2...].joined(separator: "/")
+            self.revision = revision
+        }
+
+        var url: String { "\(endpoint)/\(repository)/resolve/\(revision)/\(file)" }
+    }
+
+    /// Downloads a GGUF file from a Hugging Face compatible hub (its sha256 comes from the
+    /// resolve endpoint's `X-Linked-Etag`, as the Hub gives it for LFS files, and is checked)
+    /// and stores it as the model `name`.
+    public func pullHuggingFace(_ source: HuggingFaceFile, as name: ModelName, token: String?,
+                                progress: @escaping Progress = { _, _ in }) async throws(HubError) -> (model: StoredModel, downloaded: Int, resumed: Int) {
+        let (data, head) = try await send(try request(source.url, "HEAD", token: token, headers: ["Accept-Encoding": "identity"]))
+        guard head.statusCode == 200 else {
+            let code = head.value(forHTTPHeaderField: "X-Error-Code").map { " (\($0))" } ?? ""
+            throw HubError("cannot fetch \(source.repository)/\(source.file) at \(source.revision) from \(source.endpoint): \(head.statusCode)\(code)\(data.isEmpty ? "" : " " + String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+        let etag = (head.value(forHTTPHeaderField: "X-Linked-Etag") ?? head.value(forHTTPHeaderField: "ETag") ?? "")
+            .replacingOccurrences(of: "W/", with: "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard let digest = try? Digest(parsing: "sha256:" + etag) else {
+            throw HubError("\(source.endpoint) gives no sha256 for \(source.file) (ETag '\(etag)'), so the download could not be checked; Hearth pulls only files stored with Git LFS")
+        }
+        guard let size = (head.value(forHTTPHeaderField: "X-Linked-Size") ?? head.value(forHTTPHeaderField: "Content-Length")).flatMap({ Int($0) }) else {
+            throw HubError("\(source.endpoint) gives no size for \(source.file)")
+        }
+        let lock = try store.lockForWriting()
+        defer { withExtendedLifetime(lock) {} }
+        var downloaded = 0, resumed = 0
+        if store.blobSize(digest) != size {
+            let counter = ByteCounter()
+            let result = try await download(Descriptor(mediaType: MediaType.model, digest: digest, size: size), url: source.url,
+                                            source: source.endpoint, token: token) { n in
+                counter.add(n)
+                progress(counter.value, size)
+            }
+            downloaded = result.downloaded
+            resumed = result.resumed
+        }
+        let model = try store.create(name, from: Modelfile(from: store.blobPath(digest)))
+        return (model, downloaded, resumed)
     }
 }
 

@@ -99,7 +99,9 @@ extension ModelStore {
             let fromPath = path(modelfile.from)
             if StoreFiles.fileSize(fromPath) != nil {
                 let gguf = try Self.openGGUF(fromPath, what: "FROM")
-                let blob = try addBlob(copying: fromPath, progress: progress)
+                // A blob of this store (as `hearth show --modelfile` writes FROM) is not copied again.
+                let blob: (digest: Digest, size: Int)
+                if let stored = storedBlob(at: fromPath) { blob = stored } else { blob = try addBlob(copying: fromPath, progress: progress) }
                 layers.append(Descriptor(mediaType: MediaType.model, digest: blob.digest, size: blob.size))
                 config = Self.config(of: gguf)
             } else {
@@ -141,6 +143,14 @@ extension ModelStore {
             try writeManifest(manifest.encoded(), for: name)
         }
         return try resolve(name)
+    }
+
+    /// The digest and size of `path` when it is one of this store's blobs.
+    func storedBlob(at path: String) -> (digest: Digest, size: Int)? {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        guard url.deletingLastPathComponent().path == URL(fileURLWithPath: blobsDirectory).standardizedFileURL.path,
+              let digest = try? Digest(parsing: url.lastPathComponent), let size = blobSize(digest) else { return nil }
+        return (digest, size)
     }
 
     static func json(_ value: some Encodable) -> Data {

@@ -199,18 +199,29 @@ struct PullCommand: AsyncParsableCommand {
         under its hub name:
           hearth pull localhost:8080/alice/smollm2:q4_1
           hearth run localhost:8080/alice/smollm2:q4_1 "Hello"
+        A GGUF file of a Hugging Face compatible hub (a Hearth hub, or the Hub itself) comes
+        with hf://; it is stored as HOST/NAMESPACE/REPO:TAG (--as names it otherwise):
+          hearth pull hf://alice/smollm2/model.gguf --endpoint http://localhost:8080
         """)
 
-    @Argument(help: "HOST[:PORT]/NAMESPACE/MODEL[:TAG].")
+    @Argument(help: "HOST[:PORT]/NAMESPACE/MODEL[:TAG], or hf://NAMESPACE/REPO/FILE.gguf.")
     var source: String
     @Flag(help: "Use http even for a hub that is not on this machine.")
     var insecure = false
     @Option(help: "Ranged requests in flight at once.")
     var parallel = 4
+    @Option(help: "For hf://: the hub's address (default: HF_ENDPOINT, else https://huggingface.co).")
+    var endpoint: String?
+    @Option(help: "For hf://: the branch, tag or commit.")
+    var revision = "main"
+    @Option(name: .customLong("as"), help: "For hf://: the name to store the model under.")
+    var storeName: String?
 
     func validate() throws { if parallel < 1 || parallel > 64 { throw ValidationError("--parallel must be between 1 and 64") } }
 
     func run() async throws {
+        if source.hasPrefix("hf://") { return try await pullHuggingFace() }
+        if endpoint != nil || storeName != nil { throw ValidationError("--endpoint and --as are for hf:// sources") }
         let remote = try hubReference(source, insecure: insecure)
         let store = openStore()
         let bar = SharedProgressBar("pulling", total: 0)
@@ -225,6 +236,33 @@ struct PullCommand: AsyncParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         let resumed = result.resumed > 0 ? ", \(formatBytes(result.resumed)) resumed from an earlier pull" : ""
         print("pulled \(remote.name) (\(result.manifest.digest.short)): \(formatBytes(result.downloaded)) downloaded in \(format2(seconds)) s (\(formatBytes(Int(Double(result.downloaded) / max(seconds, 1e-9))))/s)\(resumed)")
+    }
+}
+
+extension PullCommand {
+    func pullHuggingFace() async throws {
+        let endpoint = endpoint ?? ProcessInfo.processInfo.environment["HF_ENDPOINT"] ?? "https://huggingface.co"
+        let file = try wrap { () throws(HubError) in try HubClient.HuggingFaceFile(parsing: source, endpoint: endpoint, revision: revision) }
+        guard let url = URL(string: endpoint), let host = url.host else { throw CLIError("--endpoint '\(endpoint)' is not a URL") }
+        let parts = file.repository.split(separator: "/").map(String.init)
+        let stem = ((file.file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let name = try storeName.map(parseName) ?? wrap { () throws(HubError) in
+            try ModelName(host: url.port.map { "\(host):\($0)" } ?? host, namespace: parts[0], model: parts[1],
+                          tag: String(stem.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(80)))
+        }
+        let store = openStore()
+        let token = ProcessInfo.processInfo.environment["HF_TOKEN"] ?? HubCredentials(store: store).token(for: url.port.map { "\(host):\($0)" } ?? host)
+        let bar = SharedProgressBar("pulling", total: 0)
+        let start = Date()
+        let result: (model: StoredModel, downloaded: Int, resumed: Int)
+        do {
+            result = try await HubClient(store: store, parallelDownloads: parallel).pullHuggingFace(file, as: name, token: token) { done, total in
+                bar.update(done, total: total)
+            }
+        } catch { bar.finish(); throw CLIError(error.message) }
+        bar.finish()
+        let seconds = Date().timeIntervalSince(start)
+        print("pulled \(file.repository)/\(file.file) as \(name) (\(result.model.modelDigest)): \(formatBytes(result.downloaded)) downloaded in \(format2(seconds)) s")
     }
 }
 
