@@ -148,7 +148,7 @@ def hugging_face_checks(hub, expected, token, work):
     check("hearth pull hf:// fetches a file of a Hugging Face compatible hub, sha256 checked",
           r.returncode == 0 and os.path.exists(blob) and sha256(blob) == expected and f"127.0.0.1:{hub.port}/alice/smollm2:model" in r.stdout,
           r.stdout + r.stderr)
-    r = subprocess.run([sys.argv[1], "pull", "hf://alice/smollm2/missing.gguf", "--endpoint", hub.base],
+    r = subprocess.run([sys.argv[1], "pull", "hf://alice/smollm2/missing.gguf", "--revision", "q4_1", "--endpoint", hub.base],
                        env=dict(os.environ, HEARTH_HOME=home), capture_output=True, text=True)
     check("hearth pull hf:// of a missing file says so", r.returncode != 0 and "404" in r.stderr and "EntryNotFound" in r.stderr, r.stderr)
 
