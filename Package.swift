@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
     ],
     targets: [
         .target(name: "HearthSIMD"),
@@ -32,11 +34,13 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "HearthServer", dependencies: [
             "HearthEngine", "HearthGGUF", "HearthAPI", "HearthHub",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Ink", package: "Ink"),
         ]),
         .executableTarget(name: "hearth", dependencies: [
             "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate", "HearthServer", "HearthHub",

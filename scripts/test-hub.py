@@ -153,6 +153,116 @@ def hugging_face_checks(hub, expected, token, work):
     check("hearth pull hf:// of a missing file says so", r.returncode != 0 and "404" in r.stderr and "EntryNotFound" in r.stderr, r.stderr)
 
 
+CARD = """---
+license: apache-2.0
+base_model: HuggingFaceTB/SmolLM2-135M-Instruct
+tags: [chat, small]
+datasets:
+  - HuggingFaceTB/smoltalk
+language: en
+---
+# SmolLM2 card heading
+
+A **small** chat model.
+
+<script>alert("card")</script>
+"""
+
+
+def tiny_gguf(path):
+    """A minimal valid GGUF v3 file (one F32 tensor), written from the format's spec."""
+    import struct
+
+    def string(s):
+        b = s.encode()
+        return struct.pack("<Q", len(b)) + b
+    header = b"GGUF" + struct.pack("<IQQ", 3, 1, 1)
+    header += string("general.architecture") + struct.pack("<I", 8) + string("llama")
+    header += string("weight") + struct.pack("<I", 1) + struct.pack("<Q", 32) + struct.pack("<IQ", 0, 0)
+    header += b"\0" * (-len(header) % 32)
+    with open(path, "wb") as f:
+        f.write(header + struct.pack("<32f", *range(32)))
+
+
+def card_and_page_checks(hearth, model, hub, host, alice, bob, work, expected):
+    """Model cards (front matter indexed), lineage by digest, likes, and the web pages,
+    screenshotted with headless Chromium into .build/test-output/."""
+    import yaml
+
+    home = os.path.join(work, "cards")
+    os.makedirs(home)
+    env = dict(os.environ, HEARTH_HOME=home)
+    with open(os.path.join(home, "README.md"), "w") as f:
+        f.write(CARD)
+    with open(os.path.join(home, "Modelfile"), "w") as f:
+        f.write(f"FROM {model}\nREADME README.md\n")
+    tiny_gguf(os.path.join(home, "child.gguf"))
+    with open(os.path.join(home, "Modelfile.child"), "w") as f:
+        f.write(f"FROM child.gguf\nPARENT sha256:{expected}\nREADME \"\"\"---\nbase_model: alice/carded\n---\n# A child\"\"\"\n")
+    with open(os.path.join(home, "Modelfile.bad"), "w") as f:
+        f.write(f"FROM {model}\nREADME \"\"\"---\nlicense: [unclosed\n---\n\"\"\"\n")
+    def hearth_run(*args):
+        return subprocess.run([hearth, *args], env=env, capture_output=True, text=True, cwd=home)
+    for args in [["create", "carded", "-f", "Modelfile"], ["create", "child", "-f", "Modelfile.child"],
+                 ["login", host, "--token", alice], ["push", "carded", f"{host}/alice/carded"], ["push", "child", f"{host}/alice/child"]]:
+        r = hearth_run(*args)
+        if r.returncode != 0:
+            check(f"hearth {' '.join(args)}", False, r.stderr)
+            return
+    r = hearth_run("create", "bad", "-f", "Modelfile.bad")
+    check("a card whose front matter is not YAML is refused at create", r.returncode != 0 and "YAML" in r.stderr, r.stderr)
+
+    status, _, body = http("GET", hub.base + "/api/models/alice/carded")
+    card = json.loads(body).get("cardData", {})
+    front = yaml.safe_load(CARD.split("---")[1])
+    as_list = lambda v: v if isinstance(v, list) else [v]
+    check("the card's front matter is indexed (cardData equals the YAML)",
+          card.get("license") == front["license"] and card.get("base_model") == as_list(front["base_model"])
+          and card.get("tags") == front["tags"] and card.get("datasets") == front["datasets"]
+          and card.get("language") == as_list(front["language"]), str(card))
+    status, _, body = http("GET", hub.base + "/api/models?filter=dataset:HuggingFaceTB/smoltalk")
+    check("/api/models filters by a card's dataset", [m["id"] for m in json.loads(body)] == ["alice/carded"], body[:200])
+    status, _, body = http("POST", hub.base + "/api/models/alice/carded/like", token=bob)
+    status2, _, _ = http("POST", hub.base + "/api/models/alice/carded/like", token=bob)
+    check("a like counts once per user", status == 200 and status2 == 200 and json.loads(body)["likes"] == 1, body)
+    check("liking needs a token", http("POST", hub.base + "/api/models/alice/carded/like")[0] == 401)
+    status, _, body = http("GET", hub.base + "/api/models?sort=likes&limit=1")
+    check("/api/models sorts by likes", json.loads(body)[0]["id"] == "alice/carded", body[:200])
+
+    status, headers, page = http("GET", hub.base + "/alice/carded")
+    page = page.decode()
+    check("the model page renders the card's Markdown", status == 200 and "<h1>SmolLM2 card heading</h1>" in page and "<strong>small</strong>" in page,
+          page[:300])
+    check("the card's raw HTML is shown as text, and the page allows no scripts",
+          "<script>" not in page and "&lt;script&gt;" in page and "script-src" not in headers.get("Content-Security-Policy", "x")
+          and "default-src 'none'" in headers.get("Content-Security-Policy", ""), headers.get("Content-Security-Policy"))
+    check("the model page lists files, versions, GGUF metadata and tensors",
+          all(x in page for x in ["model.gguf", "README.md", "latest", "general.architecture", "blk.0.attn_q.weight"]))
+    check("the parent's page lists the child (lineage by digest)", 'href="/alice/child?tag=latest"' in page)
+    _, _, child = http("GET", hub.base + "/alice/child")
+    check("the child's page names its parent's digest and links to it",
+          f"sha256:{expected}" in child.decode() and 'href="/alice/carded?tag=latest"' in child.decode())
+    _, _, listing = http("GET", hub.base + "/?q=card")
+    listing = listing.decode()
+    check("the list page searches", "alice/carded" in listing and "alice/child" not in listing)
+    check("an unknown model's page is a 404", http("GET", hub.base + "/alice/nothing")[0] == 404)
+
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "test-output")
+    os.makedirs(out, exist_ok=True)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        check("headless Chromium is installed for the page screenshots (apt-get install chromium)", False)
+        return
+    for page_path, name in [("/", "hub-models.png"), ("/alice/carded", "hub-model.png"), ("/alice/child", "hub-child.png")]:
+        shot = os.path.join(out, name)
+        if os.path.exists(shot):
+            os.remove(shot)
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,1600",
+                        f"--screenshot={shot}", hub.base + page_path], capture_output=True, timeout=120)
+        ok = os.path.exists(shot) and os.path.getsize(shot) > 10000 and open(shot, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+        check(f"Chromium renders {page_path} ({os.path.relpath(shot)})", ok)
+
+
 def ollama_checks(hearth, model, hub, token, home, expected):
     """`hearth serve`'s /api/pull and /api/push, driven by the official ollama client."""
     import ollama
@@ -208,7 +318,7 @@ def _up(port):
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    hearth, model = sys.argv[1], sys.argv[2]
+    hearth, model = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     expected = sha256(model)
     work = tempfile.mkdtemp(prefix="hearth-hub-test-")
     homes = {n: os.path.join(work, n) for n in ["a", "b", "c", "d"]}
@@ -345,6 +455,7 @@ def main():
               r.stderr + str(small_left))
 
         hugging_face_checks(hub, expected, alice, work)
+        card_and_page_checks(hearth, model, hub, host, alice, bob, work, expected)
         ollama_checks(hearth, model, hub, alice, os.path.join(work, "e"), expected)
 
         # Throughput against curl downloading the same blob from the same hub.

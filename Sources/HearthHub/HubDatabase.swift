@@ -47,6 +47,30 @@ public final class HubDatabase: Sendable {
                         PRIMARY KEY (namespace, name));
                     """)
             }
+            migrator.registerMigration("v2: cards, lineage, likes") { db in
+                try db.execute(sql: """
+                    CREATE TABLE revisions (
+                        namespace TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        tag TEXT NOT NULL,
+                        model_digest TEXT NOT NULL,
+                        parent_digest TEXT,
+                        license TEXT,
+                        base_models TEXT NOT NULL DEFAULT '[]',
+                        tags TEXT NOT NULL DEFAULT '[]',
+                        datasets TEXT NOT NULL DEFAULT '[]',
+                        languages TEXT NOT NULL DEFAULT '[]',
+                        updated_at DATETIME NOT NULL,
+                        PRIMARY KEY (namespace, name, tag));
+                    CREATE INDEX revisions_model ON revisions(model_digest);
+                    CREATE INDEX revisions_parent ON revisions(parent_digest);
+                    CREATE TABLE likes (
+                        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                        namespace TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        PRIMARY KEY (user, namespace, name));
+                    """)
+            }
             try migrator.migrate(queue)
         } catch {
             throw HubError("cannot open the hub database '\(path)': \(error)")
@@ -142,6 +166,79 @@ public final class HubDatabase: Sendable {
         try run("count the download") { db in
             try db.execute(sql: "UPDATE repositories SET downloads = downloads + 1 WHERE namespace = ? AND name = ?", arguments: [namespace, name])
         }
+    }
+
+    // MARK: cards, lineage, likes
+
+    /// What the hub indexes of one tag: its model's digest, its parent's, and its card.
+    public struct Revision: Sendable, Equatable {
+        public let namespace: String
+        public let name: String
+        public let tag: String
+        public let modelDigest: String
+        public let parentDigest: String?
+        public let license: String?
+        public let baseModels: [String]
+        public let tags: [String]
+        public let datasets: [String]
+        public let languages: [String]
+        public var repository: String { "\(namespace)/\(name)" }
+    }
+
+    public func index(namespace: String, name: String, tag: String, modelDigest: Digest, parent: String?, card: ModelCard?) throws(HubError) {
+        func json(_ list: [String]) -> String { String(decoding: ModelStore.json(list), as: UTF8.self) }
+        try run("index the revision") { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO revisions (namespace, name, tag, model_digest, parent_digest, license, base_models, tags, datasets, languages, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [namespace, name, tag, modelDigest.description, parent, card?.license, json(card?.baseModels ?? []),
+                                 json(card?.tags ?? []), json(card?.datasets ?? []), json(card?.languages ?? []), Date()])
+        }
+    }
+
+    public func revisions(namespace: String, name: String) throws(HubError) -> [Revision] {
+        try run("read revisions") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM revisions WHERE namespace = ? AND name = ? ORDER BY tag", arguments: [namespace, name]).map(Self.revision)
+        }
+    }
+
+    /// Revisions whose model is `digest` (the parents of a model that names it).
+    public func revisions(modelDigest digest: String) throws(HubError) -> [Revision] {
+        try run("read lineage") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM revisions WHERE model_digest = ? ORDER BY namespace, name, tag", arguments: [digest]).map(Self.revision)
+        }
+    }
+
+    /// Revisions made from `digest` (its children).
+    public func revisions(parentDigest digest: String) throws(HubError) -> [Revision] {
+        try run("read lineage") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM revisions WHERE parent_digest = ? ORDER BY namespace, name, tag", arguments: [digest]).map(Self.revision)
+        }
+    }
+
+    public func setLike(user: String, namespace: String, name: String, _ liked: Bool) throws(HubError) {
+        try run("record the like") { db in
+            if liked {
+                try db.execute(sql: "INSERT OR IGNORE INTO likes (user, namespace, name) VALUES (?, ?, ?)", arguments: [user, namespace, name])
+            } else {
+                try db.execute(sql: "DELETE FROM likes WHERE user = ? AND namespace = ? AND name = ?", arguments: [user, namespace, name])
+            }
+        }
+    }
+
+    public func likes(namespace: String, name: String) throws(HubError) -> Int {
+        try run("count likes") { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM likes WHERE namespace = ? AND name = ?", arguments: [namespace, name]) ?? 0
+        }
+    }
+
+    private static func revision(_ row: Row) -> Revision {
+        func list(_ column: String) -> [String] {
+            (try? JSONDecoder().decode([String].self, from: Data((row[column] as String? ?? "[]").utf8))) ?? []
+        }
+        return Revision(namespace: row["namespace"], name: row["name"], tag: row["tag"], modelDigest: row["model_digest"],
+                        parentDigest: row["parent_digest"], license: row["license"], baseModels: list("base_models"),
+                        tags: list("tags"), datasets: list("datasets"), languages: list("languages"))
     }
 
     private static func repository(_ row: Row) -> Repository {

@@ -28,6 +28,8 @@ public enum MediaType {
     /// Ollama's Go template: kept when pulled, never used to render.
     public static let ollamaTemplate = "application/vnd.ollama.image.template"
     public static let chatTemplate = "application/vnd.hearth.chat-template.jinja"
+    /// The model card (`README.md`, Markdown with YAML front matter).
+    public static let readme = "application/vnd.hearth.model-card.markdown"
 
     /// A word for a media type, as `hearth show` lists blobs.
     public static func shortName(_ mediaType: String) -> String {
@@ -41,6 +43,7 @@ public enum MediaType {
         case messages: "messages"
         case ollamaTemplate: "template (Go)"
         case chatTemplate: "template"
+        case readme: "readme"
         default: mediaType
         }
     }

@@ -3,7 +3,9 @@
 ///
 /// Instructions are case-insensitive; `#` starts a comment line. A value is the rest of the
 /// line, or a `"quoted"` string, or a `"""triple-quoted"""` one that may span lines. In Hearth,
-/// `TEMPLATE` is a Jinja chat template, the language GGUF files carry theirs in.
+/// `TEMPLATE` is a Jinja chat template, the language GGUF files carry theirs in. Hearth adds
+/// two instructions: `README` (the model card: a file, or text) and `PARENT` (the sha256 of
+/// the GGUF file this model was made from, for lineage).
 public struct Modelfile: Sendable, Equatable {
     public struct Message: Sendable, Equatable, Codable {
         public var role: String
@@ -19,6 +21,10 @@ public struct Modelfile: Sendable, Equatable {
     public var adapters: [String] = []
     public var licenses: [String] = []
     public var messages: [Message] = []
+    /// The model card: a path, or the text itself when it spans lines.
+    public var readme: String?
+    /// The digest of the model this one was quantized or fine-tuned from.
+    public var parent: String?
 
     public init(from: String) { self.from = from }
 
@@ -87,6 +93,13 @@ public struct Modelfile: Sendable, Equatable {
                 result.adapters.append(v)
             case "LICENSE":
                 result.licenses.append(try value(rest, "LICENSE"))
+            case "README":
+                guard result.readme == nil else { throw fail("a second README") }
+                result.readme = try value(rest, "README")
+            case "PARENT":
+                let v = try value(rest, "PARENT")
+                do { _ = try Digest(parsing: v) } catch { throw fail("PARENT takes the sha256 digest of a GGUF file: \(error.message)") }
+                result.parent = v
             case "MESSAGE":
                 let (role, raw) = rest.splitFirstWord()
                 guard ["system", "user", "assistant"].contains(role.lowercased()) else {
@@ -94,7 +107,7 @@ public struct Modelfile: Sendable, Equatable {
                 }
                 result.messages.append(Message(role: role.lowercased(), content: try value(raw, "MESSAGE")))
             default:
-                throw fail("unknown instruction '\(word)'; a Modelfile has FROM, PARAMETER, TEMPLATE, SYSTEM, ADAPTER, LICENSE and MESSAGE")
+                throw fail("unknown instruction '\(word)'; a Modelfile has FROM, PARAMETER, TEMPLATE, SYSTEM, ADAPTER, LICENSE, MESSAGE, README and PARENT")
             }
         }
         guard let from else { throw HubError("\(source) has no FROM line: it must name the model to start from") }
@@ -116,6 +129,8 @@ public struct Modelfile: Sendable, Equatable {
         for a in adapters { out += "ADAPTER \(a)\n" }
         for l in licenses { out += "LICENSE \(quoted(l))\n" }
         for m in messages { out += "MESSAGE \(m.role) \(quoted(m.content))\n" }
+        if let readme { out += "README \(quoted(readme))\n" }
+        if let parent { out += "PARENT \(parent)\n" }
         return out
     }
 }

@@ -21,6 +21,9 @@ extension Registry {
         /// The `latest` manifest, else the newest.
         public let head: StoredManifest
         public let tags: [String]
+        public let likes: Int
+        /// What the hub indexed of the head's tag: card fields and lineage.
+        public let card: HubDatabase.Revision?
         public var id: String { "\(namespace)/\(model)" }
     }
 
@@ -60,6 +63,7 @@ extension Registry {
             case MediaType.parameters: base = "params.json"
             case MediaType.license: base = "LICENSE"
             case MediaType.messages: base = "messages.json"
+            case MediaType.readme: base = "README.md"
             default: continue
             }
             let n = counts[base, default: 0]
@@ -85,10 +89,16 @@ extension Registry {
             guard let manifests = byRepository[id], !manifests.isEmpty else { continue }
             if record.isPrivate && access.user != record.namespace { continue }
             let head = manifests.first { $0.name.tag == ModelName.defaultTag } ?? manifests.max { $0.modified < $1.modified }!
+            let likes: Int, revisions: [HubDatabase.Revision]
+            do {
+                likes = try database.likes(namespace: record.namespace, name: record.name)
+                revisions = try database.revisions(namespace: record.namespace, name: record.name)
+            } catch { throw .failed(error.message) }
             out.append(RepositorySummary(namespace: record.namespace, model: record.name, isPrivate: record.isPrivate,
                                          downloads: record.downloads, createdAt: record.createdAt,
                                          lastModified: manifests.map(\.modified).max()!, head: head,
-                                         tags: manifests.map(\.name.tag).sorted()))
+                                         tags: manifests.map(\.name.tag).sorted(), likes: likes,
+                                         card: revisions.first { $0.tag == head.name.tag }))
         }
         return out
     }

@@ -126,9 +126,21 @@ public final class Registry: Sendable {
         for blob in manifest.blobs where store.blobSize(blob.digest) != blob.size {
             throw RegistryError(400, "MANIFEST_BLOB_UNKNOWN", "the manifest names the blob \(blob.digest) (\(blob.size) bytes), which was not pushed")
         }
+        // The card and the parent are read before anything is written, so that a bad card
+        // refuses the push instead of leaving a model the hub cannot index.
+        var card: ModelCard?
+        if let readme = manifest.layers(MediaType.readme).last {
+            do throws(HubError) {
+                guard let text = String(data: try store.readBlob(readme.digest), encoding: .utf8) else { throw HubError("the model card is not UTF-8 text") }
+                card = try ModelCard(parsing: text)
+            } catch { throw RegistryError(400, "MANIFEST_INVALID", error.message) }
+        }
+        let parent = (try? JSONDecoder().decode(ModelConfig.self, from: store.readBlob(manifest.config.digest)))?.parent
         do {
             try store.whileWriting { () throws(HubError) in try store.writeManifest(data, for: name) }
             try database.ensureRepository(namespace: name.namespace, name: name.model)
+            try database.index(namespace: name.namespace, name: name.model, tag: tag, modelDigest: manifest.layers(MediaType.model)[0].digest,
+                               parent: parent, card: card)
         } catch { throw RegistryError.failed(error.message) }
         return Digest.of(data)
     }

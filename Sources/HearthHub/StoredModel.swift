@@ -21,6 +21,8 @@ public struct StoredModel: Sendable {
     public let adapterPaths: [String]
     /// Messages that start every conversation (`MESSAGE` lines).
     public let messages: [Modelfile.Message]
+    /// The model card's Markdown (`README`).
+    public let readme: String?
     public let config: ModelConfig?
     /// The model was pulled with an Ollama Go template, which Hearth does not render: the
     /// GGUF's own template is used.
@@ -35,6 +37,8 @@ public struct StoredModel: Sendable {
         f.adapters = adapterPaths
         f.licenses = licenses
         f.messages = messages
+        f.readme = readme
+        f.parent = config?.parent
         return f
     }
 }
@@ -77,6 +81,7 @@ extension ModelStore {
             parameters: parameters, licenses: licenses,
             adapterPaths: m.layers(MediaType.adapter).map { blobPath($0.digest) },
             messages: messages,
+            readme: try m.layers(MediaType.readme).last.map { (d) throws(HubError) in try text(d) },
             config: try? JSONDecoder().decode(ModelConfig.self, from: readBlob(m.config.digest)),
             hasOllamaTemplate: !m.layers(MediaType.ollamaTemplate).isEmpty)
     }
@@ -136,6 +141,11 @@ extension ModelStore {
             if !parameters.isEmpty { try add(MediaType.parameters, Self.json(parameters)) }
             let messages = modelfile.messages.isEmpty ? (base?.messages ?? []) : modelfile.messages
             if !messages.isEmpty { try add(MediaType.messages, Self.json(messages)) }
+            if let readme = try modelfile.readme.map({ (r) throws(HubError) in try Self.readmeText(r, path: path(r)) }) ?? base?.readme {
+                _ = try ModelCard(parsing: readme)
+                try add(MediaType.readme, Data(readme.utf8))
+            }
+            if let parent = modelfile.parent { config.parent = parent }
 
             config.rootfs = .init(diff_ids: layers.map(\.digest.description))
             let configBlob = try addBlob(Self.json(config))
@@ -151,6 +161,15 @@ extension ModelStore {
         guard url.deletingLastPathComponent().path == URL(fileURLWithPath: blobsDirectory).standardizedFileURL.path,
               let digest = try? Digest(parsing: url.lastPathComponent), let size = blobSize(digest) else { return nil }
         return (digest, size)
+    }
+
+    /// A `README` value: the file it names, or the text itself.
+    static func readmeText(_ value: String, path: String) throws(HubError) -> String {
+        guard !value.contains("\n"), value.hasSuffix(".md") || StoreFiles.fileSize(path) != nil else { return value }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw HubError("README '\(value)': cannot read the file")
+        }
+        return text
     }
 
     static func json(_ value: some Encodable) -> Data {

@@ -21,6 +21,8 @@ struct HuggingFaceController {
         router.get("/api/models/:namespace/:model/revision/:revision", use: guarded { try info($0, $1, revision: try $1.parameters.require("revision")) })
         router.get("/:namespace/:model/resolve/:revision/:file", use: guarded { try await resolve($0, $1, head: false) })
         router.head("/:namespace/:model/resolve/:revision/:file", use: guarded { try await resolve($0, $1, head: true) })
+        router.post("/api/models/:namespace/:model/like", use: guarded { try like($0, $1, true) })
+        router.delete("/api/models/:namespace/:model/like", use: guarded { try like($0, $1, false) })
     }
 
     /// Errors as the Hub writes them: `{"error": "..."}` with `X-Error-Code`.
@@ -70,7 +72,7 @@ struct HuggingFaceController {
         let disabled = false
         let gated = false
         let downloads: Int
-        let likes = 0
+        let likes: Int
         let tags: [String]
         let library_name = "gguf"
         let pipeline_tag = "text-generation"
@@ -78,16 +80,35 @@ struct HuggingFaceController {
         let lastModified: String
         let siblings: [Sibling]?
         let gguf: GGUFInfo?
+        let cardData: CardData?
+    }
+
+    struct CardData: Encodable {
+        let license: String?
+        let base_model: [String]?
+        let tags: [String]?
+        let datasets: [String]?
+        let language: [String]?
     }
 
     private func modelInfo(_ r: Registry.RepositorySummary, manifest: StoredManifest, full: Bool) -> ModelInfo {
         let files = Registry.files(of: manifest.manifest)
         let gguf = files.first { $0.name == "model.gguf" }.flatMap { try? GGUFFile(path: registry.store.blobPath($0.blob.digest)) }
+        let card = manifest.name.tag == r.head.name.tag ? r.card
+            : (try? registry.database.revisions(namespace: r.namespace, name: r.model))?.first { $0.tag == manifest.name.tag }
         var tags = ["gguf"]
         if let arch = gguf?.architecture { tags.append(arch) }
         if let quant = gguf.map({ $0.fileTypeName ?? $0.predominantTypeName }) { tags.append(quant) }
-        if let license = gguf?.string("general.license") { tags.append("license:\(license)") }
+        if let license = card?.license ?? gguf?.string("general.license") { tags.append("license:\(license)") }
+        for b in card?.baseModels ?? [] { tags.append("base_model:\(b)") }
+        for d in card?.datasets ?? [] { tags.append("dataset:\(d)") }
+        tags.append(contentsOf: card?.languages ?? [])
+        tags.append(contentsOf: card?.tags ?? [])
         tags.append(contentsOf: r.tags.map { "tag:\($0)" })
+        let cardData = card.map { c in
+            CardData(license: c.license, base_model: c.baseModels.isEmpty ? nil : c.baseModels, tags: c.tags.isEmpty ? nil : c.tags,
+                     datasets: c.datasets.isEmpty ? nil : c.datasets, language: c.languages.isEmpty ? nil : c.languages)
+        }
         let siblings = files.map { f in
             Sibling(rfilename: f.name, size: f.blob.size, blobId: f.blob.digest.hex,
                     lfs: f.name.hasSuffix(".gguf") ? .init(sha256: f.blob.digest.hex, size: f.blob.size, pointerSize: 134) : nil)
@@ -97,8 +118,9 @@ struct HuggingFaceController {
                      context_length: g.int("\(g.architecture ?? "").context_length"), chat_template: g.string("tokenizer.chat_template"))
         }
         return ModelInfo(_id: r.id, id: r.id, modelId: r.id, author: r.namespace, sha: Registry.commit(of: manifest), private: r.isPrivate,
-                         downloads: r.downloads, tags: tags, createdAt: Self.iso(r.createdAt), lastModified: Self.iso(r.lastModified),
-                         siblings: full ? siblings : nil, gguf: full ? info : nil)
+                         downloads: r.downloads, likes: r.likes, tags: tags, createdAt: Self.iso(r.createdAt),
+                         lastModified: Self.iso(r.lastModified), siblings: full ? siblings : nil, gguf: full ? info : nil,
+                         cardData: cardData)
     }
 
     static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
@@ -120,7 +142,7 @@ struct HuggingFaceController {
             case "lastModified", "last_modified": return a.0.lastModified < b.0.lastModified
             case "createdAt", "created_at": return a.0.createdAt < b.0.createdAt
             case "id", "modelId": return a.0.id < b.0.id
-            case "likes": return a.0.id < b.0.id
+            case "likes": return (a.0.likes, b.0.id) < (b.0.likes, a.0.id)
             default: return (a.0.downloads, b.0.id) < (b.0.downloads, a.0.id)
             }
         }
@@ -146,6 +168,18 @@ struct HuggingFaceController {
             throw RegistryError(404, "NAME_UNKNOWN", "no repository \(name.repository) on this hub")
         }
         return JSON.response(modelInfo(summary, manifest: try registry.revision(name, revision), full: true))
+    }
+
+    /// Likes need a user's token; a like is counted once per user.
+    func like(_ request: Request, _ context: BasicRequestContext, _ liked: Bool) throws -> Response {
+        let access = try access(request)
+        guard let user = access.user else { throw RegistryError.unauthorized("liking a model needs a token") }
+        let name = try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), access)
+        guard try registry.database.repository(namespace: name.namespace, name: name.model) != nil else {
+            throw RegistryError(404, "NAME_UNKNOWN", "no repository \(name.repository) on this hub")
+        }
+        try registry.database.setLike(user: user, namespace: name.namespace, name: name.model, liked)
+        return JSON.response(["likes": try registry.database.likes(namespace: name.namespace, name: name.model)])
     }
 
     // MARK: files

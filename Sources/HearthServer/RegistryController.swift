@@ -236,6 +236,7 @@ public func buildHubRouter(registry: Registry) -> Router<BasicRequestContext> {
     let router = Router()
     RegistryController(registry: registry).addRoutes(to: router)
     HuggingFaceController(registry: registry).addRoutes(to: router)
+    HubPages(registry: registry).addRoutes(to: router)
     return router
 }
 

@@ -51,3 +51,27 @@ import Testing
         }
     }
 }
+
+/// Model cards as the Hugging Face Hub reads them: YAML front matter between `---` lines,
+/// fields as one string or a list.
+@Suite struct ModelCardTests {
+    @Test func readsTheFrontMatter() throws {
+        let card = try ModelCard(parsing: "---\nlicense: mit\nbase_model: a/b\ntags: [x, y]\ndatasets:\n  - d1\nlanguage:\n- en\n- fr\n---\n# Title\n")
+        #expect(card.license == "mit")
+        #expect(card.baseModels == ["a/b"])
+        #expect(card.tags == ["x", "y"])
+        #expect(card.datasets == ["d1"])
+        #expect(card.languages == ["en", "fr"])
+        #expect(card.body == "# Title\n")
+    }
+
+    @Test func aCardWithoutFrontMatterIsAllBody() throws {
+        let card = try ModelCard(parsing: "# Just text\n")
+        #expect(card.license == nil && card.tags.isEmpty && card.body == "# Just text\n")
+    }
+
+    @Test(arguments: ["---\nlicense: [unclosed\n---\n", "---\nlicense: mit\n", "---\n- a list\n---\n", "---\nlicense: [a, b]\n---\n"])
+    func refusesBadFrontMatter(text: String) {
+        #expect(throws: HubError.self) { try ModelCard(parsing: text) }
+    }
+}
