@@ -321,7 +321,7 @@ def main():
     hearth, model = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     expected = sha256(model)
     work = tempfile.mkdtemp(prefix="hearth-hub-test-")
-    homes = {n: os.path.join(work, n) for n in ["a", "b", "c", "d"]}
+    homes = {n: os.path.join(work, n) for n in ["a", "b", "c", "d", "f"]}
     data = os.path.join(work, "hub")
 
     def run(home, *args, check_ok=False, **kw):
@@ -421,6 +421,30 @@ def main():
             check(f"the name in {bad} is refused", status in (400, 404) and (b"NAME_INVALID" in body or status == 404), f"{status} {body!r}")
         r = run("a", "push", "smollm2", f"{host}/alice/..:x")
         check("hearth push refuses a name with '..' before sending", r.returncode != 0 and "'..'" in r.stderr, r.stderr)
+
+        # Organisations: members push to the organisation's namespace and read its private models.
+        admin("org", "add", "acme", "--member", "alice")
+        r = run("a", "push", "smollm2", f"{host}/acme/smollm2:v1")
+        check("a member pushes to the organisation's namespace", r.returncode == 0, r.stderr)
+        status, _, _ = http("POST", hub.base + "/v2/acme/smollm2/blobs/uploads/", token=bob)
+        check("a non-member cannot (403)", status == 403)
+        admin("private", "acme/smollm2")
+        acme_url = hub.base + "/v2/acme/smollm2/manifests/v1"
+        check("an organisation's private model is 404 to non-members and 200 to members",
+              http("GET", acme_url, token=bob)[0] == 404 and http("GET", acme_url, token=alice_read)[0] == 200)
+        admin("org", "join", "acme", "bob")
+        check("...and 200 to a member who joins", http("GET", acme_url, token=bob)[0] == 200)
+
+        # Password login.
+        password_file = os.path.join(work, "password")
+        with open(password_file, "w") as f:
+            f.write("bob-password\n")
+        r = run("f", "login", host, "--user", "bob", "--password-file", password_file)
+        check("hearth login --user trades a password for a token", r.returncode == 0 and "as bob" in r.stdout, r.stderr)
+        with open(password_file, "w") as f:
+            f.write("wrong-password\n")
+        r = run("f", "login", host, "--user", "bob", "--password-file", password_file)
+        check("a wrong password is refused (401)", r.returncode != 0 and "401" in r.stderr, r.stderr)
 
         admin("private", "alice/smollm2")
         manifest_url = hub.base + "/v2/alice/smollm2/manifests/q4_1"

@@ -119,6 +119,18 @@ public final class HubClient: Sendable {
         return HubError("\(what): \(response.statusCode) \(message)\(hint)")
     }
 
+    /// A new write token for `user` (`POST /api/tokens` with HTTP Basic authentication).
+    public func login(baseURL: String, user: String, password: String) async throws(HubError) -> String {
+        let credentials = Data("\(user):\(password)".utf8).base64EncodedString()
+        var r = try request("\(baseURL)/api/tokens", "POST", token: nil, headers: ["Authorization": "Basic \(credentials)", "Content-Type": "application/json"])
+        r.httpBody = nil
+        let (data, response) = try await send(r, body: Data(#"{"scope": "write", "label": "hearth login"}"#.utf8))
+        guard response.statusCode == 201 else { throw failure("the hub refused the login", data, response) }
+        struct Answer: Decodable { let token: String }
+        guard let answer = try? JSONDecoder().decode(Answer.self, from: data) else { throw HubError("the hub's answer to the login has no token") }
+        return answer.token
+    }
+
     /// Checks that `token` is valid on the hub (`GET /v2/`).
     public func check(baseURL: String, token: String) async throws(HubError) {
         let (data, response) = try await send(try request("\(baseURL)/v2/", "GET", token: token))

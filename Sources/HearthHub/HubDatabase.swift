@@ -71,6 +71,17 @@ public final class HubDatabase: Sendable {
                         PRIMARY KEY (user, namespace, name));
                     """)
             }
+            migrator.registerMigration("v3: organisations") { db in
+                try db.execute(sql: """
+                    CREATE TABLE organisations (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        created_at DATETIME NOT NULL);
+                    CREATE TABLE members (
+                        organisation TEXT NOT NULL REFERENCES organisations(name) ON DELETE CASCADE,
+                        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                        PRIMARY KEY (organisation, user));
+                    """)
+            }
             try migrator.migrate(queue)
         } catch {
             throw HubError("cannot open the hub database '\(path)': \(error)")
@@ -85,15 +96,61 @@ public final class HubDatabase: Sendable {
 
     // MARK: users and tokens
 
+    /// Whether a user or an organisation has the name (they share the namespaces).
+    private static func nameTaken(_ db: Database, _ name: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ? UNION SELECT 1 FROM organisations WHERE name = ?", arguments: [name, name]) == true
+    }
+
     public func addUser(_ name: String, password: String) throws(HubError) {
         _ = try ModelName(namespace: name, model: "x")  // a user name is a namespace
         guard password.utf8.count >= 8 else { throw HubError("a password needs at least 8 characters") }
         let hash = Bcrypt.hash(password, cost: 10)
         try run("add the user") { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [name]) == true {
-                throw HubError("the user '\(name)' exists already")
-            }
+            if try Self.nameTaken(db, name) { throw HubError("the name '\(name)' is taken by a user or an organisation") }
             try db.execute(sql: "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)", arguments: [name, hash, Date()])
+        }
+    }
+
+    /// A new organisation: a namespace its members may push to, and whose private models
+    /// they may read.
+    public func addOrganisation(_ name: String, members: [String]) throws(HubError) {
+        _ = try ModelName(namespace: name, model: "x")
+        try run("add the organisation") { db in
+            if try Self.nameTaken(db, name) { throw HubError("the name '\(name)' is taken by a user or an organisation") }
+            try db.execute(sql: "INSERT INTO organisations (name, created_at) VALUES (?, ?)", arguments: [name, Date()])
+        }
+        for m in members { try setMember(m, of: name, true) }
+    }
+
+    public func setMember(_ user: String, of organisation: String, _ member: Bool) throws(HubError) {
+        try run("change the membership") { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM organisations WHERE name = ?", arguments: [organisation]) == true else {
+                throw HubError("no organisation '\(organisation)' on this hub")
+            }
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [user]) == true else {
+                throw HubError("no user '\(user)' on this hub")
+            }
+            if member {
+                try db.execute(sql: "INSERT OR IGNORE INTO members (organisation, user) VALUES (?, ?)", arguments: [organisation, user])
+            } else {
+                try db.execute(sql: "DELETE FROM members WHERE organisation = ? AND user = ?", arguments: [organisation, user])
+            }
+        }
+    }
+
+    public func organisations() throws(HubError) -> [(name: String, members: [String])] {
+        try run("list organisations") { db in
+            try String.fetchAll(db, sql: "SELECT name FROM organisations ORDER BY name").map { org in
+                (org, try String.fetchAll(db, sql: "SELECT user FROM members WHERE organisation = ? ORDER BY user", arguments: [org]))
+            }
+        }
+    }
+
+    /// Whether `user` may act for `namespace`: it is theirs, or an organisation they belong to.
+    public func mayActFor(_ namespace: String, user: String) throws(HubError) -> Bool {
+        if user == namespace { return true }
+        return try run("check the membership") { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM members WHERE organisation = ? AND user = ?", arguments: [namespace, user]) == true
         }
     }
 

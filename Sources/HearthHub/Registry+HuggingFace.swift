@@ -87,7 +87,7 @@ extension Registry {
         for record in records {
             let id = "\(record.namespace)/\(record.name)"
             guard let manifests = byRepository[id], !manifests.isEmpty else { continue }
-            if record.isPrivate && access.user != record.namespace { continue }
+            if record.isPrivate && !mayActFor(record.namespace, access) { continue }
             let head = manifests.first { $0.name.tag == ModelName.defaultTag } ?? manifests.max { $0.modified < $1.modified }!
             let likes: Int, revisions: [HubDatabase.Revision]
             do {

@@ -76,7 +76,7 @@ public final class Registry: Sendable {
         let name = try Self.name(namespace, model)
         let repository: HubDatabase.Repository?
         do { repository = try database.repository(namespace: namespace, name: model) } catch { throw .failed(error.message) }
-        if let repository, repository.isPrivate, access.user != namespace {
+        if let repository, repository.isPrivate, !mayActFor(namespace, access) {
             throw RegistryError.nameUnknown("\(namespace)/\(model)")
         }
         return name
@@ -87,9 +87,15 @@ public final class Registry: Sendable {
     public func writable(_ namespace: String, _ model: String, _ access: HubAccess) throws(RegistryError) -> ModelName {
         let name = try Self.name(namespace, model)
         guard case .user(let user, let scope) = access else { throw RegistryError.unauthorized("pushing to \(namespace)/\(model) needs a token (hearth login)") }
-        guard user == namespace else { throw RegistryError.denied("\(user) may not push to the namespace \(namespace)") }
+        guard mayActFor(namespace, access) else { throw RegistryError.denied("\(user) may not push to the namespace \(namespace)") }
         guard scope == .write else { throw RegistryError.denied("the token is read-only") }
         return name
+    }
+
+    /// Whether `access` is the namespace's user or a member of the namespace's organisation.
+    public func mayActFor(_ namespace: String, _ access: HubAccess) -> Bool {
+        guard let user = access.user else { return false }
+        return (try? database.mayActFor(namespace, user: user)) ?? false
     }
 
     static func name(_ namespace: String, _ model: String, tag: String = ModelName.defaultTag) throws(RegistryError) -> ModelName {

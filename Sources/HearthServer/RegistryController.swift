@@ -237,6 +237,7 @@ public func buildHubRouter(registry: Registry) -> Router<BasicRequestContext> {
     RegistryController(registry: registry).addRoutes(to: router)
     HuggingFaceController(registry: registry).addRoutes(to: router)
     HubPages(registry: registry).addRoutes(to: router)
+    AccountController(registry: registry).addRoutes(to: router)
     return router
 }
 

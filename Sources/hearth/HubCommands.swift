@@ -15,12 +15,12 @@ struct HubCommand: AsyncParsableCommand {
 
           hearth hub serve --data ~/hub --port 8080
           hearth hub user add alice --data ~/hub          (asks for a password)
-          hearth hub token alice --scope write --data ~/hub
-          hearth login localhost:8080 --token hearth_...
+          hearth hub org add acme --member alice --data ~/hub
+          hearth login localhost:8080 --user alice        (or --token from hearth hub token)
           hearth push smollm2 localhost:8080/alice/smollm2:q4_1
           hearth pull localhost:8080/alice/smollm2:q4_1
         """,
-        subcommands: [HubServeCommand.self, HubUserCommand.self, HubTokenCommand.self, HubPrivateCommand.self])
+        subcommands: [HubServeCommand.self, HubUserCommand.self, HubOrganisationCommand.self, HubTokenCommand.self, HubPrivateCommand.self])
 }
 
 struct HubDataOption: ParsableArguments {
@@ -91,6 +91,43 @@ struct HubUserCommand: ParsableCommand {
     }
 }
 
+struct HubOrganisationCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "org", abstract: "Add an organisation (a namespace its members push to), change its members, or list them.",
+        discussion: """
+          hearth hub org add acme --member alice --member bob
+          hearth hub org join acme carol        (leave: hearth hub org leave acme carol)
+          hearth hub org list
+        """)
+
+    @OptionGroup var data: HubDataOption
+    @Argument(help: "add, join, leave or list.")
+    var action: String
+    @Argument(help: "The organisation.")
+    var organisation: String?
+    @Argument(help: "The user (join, leave).")
+    var user: String?
+    @Option(help: "A member to add with the organisation (repeatable).")
+    var member: [String] = []
+
+    func run() throws {
+        let registry = try data.open()
+        let db = registry.database
+        switch (action, organisation, user) {
+        case ("list", nil, nil):
+            for o in try wrap({ () throws(HubError) in try db.organisations() }) { print("\(o.name): \(o.members.joined(separator: ", "))") }
+        case ("add", let org?, nil):
+            try wrap { () throws(HubError) in try db.addOrganisation(org, members: member) }
+            print("added the organisation \(org)\(member.isEmpty ? "" : " with \(member.joined(separator: ", "))")")
+        case ("join", let org?, let u?), ("leave", let org?, let u?):
+            try wrap { () throws(HubError) in try db.setMember(u, of: org, action == "join") }
+            print("\(u) \(action == "join" ? "joined" : "left") \(org)")
+        default:
+            throw ValidationError("write: hearth hub org add ORG [--member USER ...] | join ORG USER | leave ORG USER | list")
+        }
+    }
+}
+
 struct HubTokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token", abstract: "Make an access token for a user (printed once; the hub keeps only its sha256).")
@@ -131,25 +168,47 @@ struct HubPrivateCommand: ParsableCommand {
 
 struct LoginCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "login", abstract: "Keep a hub's access token for push and pull (in HEARTH_HOME/credentials.json).",
-        discussion: "The token is checked with the hub first. Without --token it is read from standard input.")
+        commandName: "login", abstract: "Log in to a hub, keeping its access token for push and pull (in HEARTH_HOME/credentials.json).",
+        discussion: """
+        With --user, the password (asked for on the terminal, or read from --password-file or
+        standard input) is traded for a new write token. With --token, that token is checked
+        and kept.
+          hearth login localhost:8080 --user alice
+          hearth login localhost:8080 --token hearth_...
+        """)
 
     @Argument(help: "The hub: HOST[:PORT], such as localhost:8080.")
     var hub: String
-    @Option(help: "The token (from hearth hub token on the hub's machine).")
+    @Option(help: "Log in as this user, with their password.")
+    var user: String?
+    @Option(name: .customLong("password-file"), help: "A file holding the password.")
+    var passwordFile: String?
+    @Option(help: "A token made on the hub (hearth hub token).")
     var token: String?
     @Flag(help: "Use http even for a hub that is not on this machine.")
     var insecure = false
 
+    func validate() throws {
+        if (user == nil) == (token == nil) { throw ValidationError("give --user NAME or --token TOKEN") }
+        if passwordFile != nil && user == nil { throw ValidationError("--password-file goes with --user") }
+    }
+
     func run() async throws {
         let reference = try hubReference("\(hub)/x/x", insecure: insecure)
-        let token = try token ?? readLine(strippingNewline: true).flatMap { $0.isEmpty ? nil : $0 } ?? { throw CLIError("give the token with --token or on standard input") }()
         let store = openStore()
+        let client = HubClient(store: store)
         do {
-            try await HubClient(store: store).check(baseURL: reference.baseURL, token: token)
-            try HubCredentials(store: store).save(token, for: reference.name.host)
-        } catch { throw CLIError(error.message) }
-        print("logged in to \(reference.name.host)")
+            let kept: String
+            if let user {
+                let password = try readPassword(file: passwordFile)
+                kept = try await client.login(baseURL: reference.baseURL, user: user, password: password)
+            } else {
+                kept = token!
+                try await client.check(baseURL: reference.baseURL, token: kept)
+            }
+            try HubCredentials(store: store).save(kept, for: reference.name.host)
+        } catch let e as HubError { throw CLIError(e.message) }
+        print("logged in to \(reference.name.host)\(user.map { " as \($0)" } ?? "")")
     }
 }
 

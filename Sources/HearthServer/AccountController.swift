@@ -1,0 +1,40 @@
+import Foundation
+import HearthHub
+import Hummingbird
+
+/// `POST /api/tokens`: a user trades their name and password (HTTP Basic) for a new access
+/// token, which is how `hearth login HUB --user NAME` logs in.
+struct AccountController {
+    let registry: Registry
+
+    struct TokenRequest: Decodable { var scope: String?; var label: String? }
+    struct TokenResponse: Encodable { let token: String; let scope: String; let user: String }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/api/tokens") { request, _ -> Response in
+            do { return try await issue(request) } catch let e as RegistryError {
+                return RegistryController.errorResponse(e)
+            }
+        }
+    }
+
+    func issue(_ request: Request) async throws -> Response {
+        guard let header = request.headers[.authorization], header.hasPrefix("Basic "),
+              let decoded = Data(base64Encoded: String(header.dropFirst(6))).flatMap({ String(data: $0, encoding: .utf8) }),
+              let colon = decoded.firstIndex(of: ":") else {
+            throw RegistryError.unauthorized("send the user's name and password with HTTP Basic authentication")
+        }
+        let user = String(decoded[..<colon]), password = String(decoded[decoded.index(after: colon)...])
+        let body = try await request.body.collect(upTo: 64 << 10)
+        let req = body.readableBytes == 0 ? TokenRequest() : try JSONDecoder().decode(TokenRequest.self, from: Data(buffer: body))
+        guard let scope = HubDatabase.Scope(rawValue: req.scope ?? "write") else {
+            throw RegistryError(400, "UNSUPPORTED", "scope is read or write, not '\(req.scope ?? "")'")
+        }
+        // The same answer for an unknown user and a wrong password.
+        guard (try? registry.database.verify(user: user, password: password)) == true else {
+            throw RegistryError.unauthorized("the user name or the password is wrong")
+        }
+        let token = try registry.database.createToken(user: user, scope: scope, label: req.label ?? "hearth login")
+        return JSON.response(TokenResponse(token: token, scope: scope.rawValue, user: user), status: .created)
+    }
+}
