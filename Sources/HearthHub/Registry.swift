@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// An error of the registry protocol: the OCI distribution spec's code and HTTP status.
 public struct RegistryError: Error, CustomStringConvertible, Sendable {
@@ -50,6 +51,9 @@ public final class Registry: Sendable {
     /// The largest blob an upload may hold.
     public let maxBlobBytes: Int
     private var uploadsDirectory: String { root + "/uploads" }
+    /// The sha256 of each upload so far, kept as its bytes arrive so that finishing does not
+    /// read the file again. Lost on a restart: then the file is read.
+    private let uploadDigests = Mutex<[String: StreamingDigest]>([:])
 
     public init(root: String, maxBlobBytes: Int = 64 << 30) throws(HubError) {
         self.root = root
@@ -165,6 +169,7 @@ public final class Registry: Sendable {
         let fd = open(uploadPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw RegistryError.failed("cannot start an upload: \(StoreFiles.errnoText())") }
         close(fd)
+        uploadDigests.withLock { $0[id] = StreamingDigest() }
         return id
     }
 
@@ -194,17 +199,27 @@ public final class Registry: Sendable {
         let fd = open(uploadPath(id), O_WRONLY | O_APPEND | O_CLOEXEC)
         guard fd >= 0 else { throw RegistryError.uploadUnknown(id) }
         defer { close(fd) }
+        // The running digest, if it covers exactly the bytes in the file.
+        var digest = uploadDigests.withLock { $0.removeValue(forKey: id) }.flatMap { $0.byteCount == size ? $0 : nil }
         var total = size
-        for try await chunk in chunks {
-            try withBytes(chunk) { raw in
-                total += raw.count
-                guard total <= maxBlobBytes else {
-                    cancelUpload(id)
-                    throw RegistryError.tooLarge("the upload passes this hub's limit of \(maxBlobBytes) bytes per blob")
+        do {
+            for try await chunk in chunks {
+                try withBytes(chunk) { raw in
+                    total += raw.count
+                    guard total <= maxBlobBytes else {
+                        cancelUpload(id)
+                        throw RegistryError.tooLarge("the upload passes this hub's limit of \(maxBlobBytes) bytes per blob")
+                    }
+                    guard StoreFiles.writeAll(fd, raw) else { throw RegistryError.failed("cannot write the upload: \(StoreFiles.errnoText())") }
+                    digest?.update(raw)
                 }
-                guard StoreFiles.writeAll(fd, raw) else { throw RegistryError.failed("cannot write the upload: \(StoreFiles.errnoText())") }
             }
+        } catch {
+            // A chunk cut off part way: the file holds bytes the digest may not.
+            digest = nil
+            throw error
         }
+        if let digest { uploadDigests.withLock { $0[id] = digest } }
         return total
     }
 
@@ -219,14 +234,20 @@ public final class Registry: Sendable {
         let path = uploadPath(id)
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw RegistryError.uploadUnknown(id) }
-        var hash = StreamingDigest()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
-        defer { buffer.deallocate() }
-        while true {
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; close(fd); throw RegistryError.failed("cannot read the upload: \(StoreFiles.errnoText())") }
-            if n == 0 { break }
-            hash.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+        let size = StoreFiles.fileSize(path) ?? -1
+        var hash: StreamingDigest
+        if let running = uploadDigests.withLock({ $0.removeValue(forKey: id) }), running.byteCount == size {
+            hash = running
+        } else {
+            hash = StreamingDigest()
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
+            defer { buffer.deallocate() }
+            while true {
+                let n = read(fd, buffer.baseAddress, buffer.count)
+                if n < 0 { if errno == EINTR { continue }; close(fd); throw RegistryError.failed("cannot read the upload: \(StoreFiles.errnoText())") }
+                if n == 0 { break }
+                hash.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            }
         }
         let synced = fsync(fd) == 0
         close(fd)
@@ -248,6 +269,7 @@ public final class Registry: Sendable {
 
     public func cancelUpload(_ id: String) {
         guard (try? checkUploadID(id)) != nil else { return }
+        uploadDigests.withLock { _ = $0.removeValue(forKey: id) }
         unlink(uploadPath(id))
     }
 }
