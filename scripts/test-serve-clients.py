@@ -122,6 +122,18 @@ def run_checks(hearth, model_path, model, base):
     check("openai: n=3 gives three choices, indexed 0-2",
           sorted(c.index for c in several.choices) == [0, 1, 2] and all(c.message.content for c in several.choices),
           str(several.choices))
+    stream = client.chat.completions.create(model=model, messages=[{"role": "user", "content": question}], n=2,
+                                            temperature=0, max_tokens=24, stream=True, stream_options={"include_usage": True})
+    texts, finishes, usage = {0: "", 1: ""}, {}, None
+    for chunk in stream:
+        for c in chunk.choices:
+            texts[c.index] += c.delta.content or ""
+            if c.finish_reason:
+                finishes[c.index] = c.finish_reason
+        usage = chunk.usage or usage
+    check("openai: streamed n=2 chat: each choice's chunks add up to the greedy answer (the engine's)",
+          texts[0] == engine and texts[1] == engine and set(finishes) == {0, 1} and usage is not None
+          and usage.completion_tokens == 2 * chat.usage.completion_tokens, f"{texts} {finishes} {usage}")
 
     lp = client.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
                                         temperature=0, max_tokens=8, logprobs=True, top_logprobs=3)
@@ -142,6 +154,18 @@ def run_checks(hearth, model_path, model, base):
           str(lps.token_logprobs[:4]))
     gen = client.completions.create(model=model, prompt=prompt, max_tokens=3, temperature=0)
     check("openai: completion continues with ' Rome'", gen.choices[0].text.startswith(" Rome"), repr(gen.choices[0].text))
+    other = "The capital of France is"
+    alone = client.completions.create(model=model, prompt=other, max_tokens=6, temperature=0).choices[0].text
+    first = client.completions.create(model=model, prompt=prompt, max_tokens=6, temperature=0).choices[0].text
+    batch = client.completions.create(model=model, prompt=[prompt, other], n=2, max_tokens=6, temperature=0)
+    by_index = {c.index: c.text for c in batch.choices}
+    check("openai: completions with 2 prompts and n=2: choice p*n+i answers prompt p, as one request each would",
+          by_index == {0: first, 1: first, 2: alone, 3: alone}, f"{by_index} vs {first!r} {alone!r}")
+    pieces = {0: "", 1: "", 2: ""}
+    for chunk in client.completions.create(model=model, prompt=other, n=3, max_tokens=6, temperature=0, stream=True):
+        for c in chunk.choices:
+            pieces[c.index] += c.text
+    check("openai: streamed completions with n=3 add up per index", all(p == alone for p in pieces.values()), str(pieces))
 
     try:
         client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "Hi"}])

@@ -31,6 +31,9 @@ bin="$(swift build -c release --show-bin-path)/hearth"
 model=$(scripts/fetch-models.sh smollm2)
 "$venv/bin/python" scripts/test-serve-clients.py "$bin" "$model"
 
+echo "== a bounded load test of hearth serve (16 clients x 8 requests, some hanging up)" >&2
+python3 scripts/load-test.py "$bin" "$model"
+
 echo "== the model store through the hearth binary (kills, concurrent imports, bad input)" >&2
 python3 scripts/test-store-cli.py "$bin" "$model"
 

@@ -73,6 +73,25 @@ enum GenerationRequest {
         return result
     }
 
+    /// The events of several jobs as one stream, each with its job's index, in the order they
+    /// come (the jobs are decoded together, so their tokens interleave).
+    static func merged(_ handles: [GenerationScheduler.Handle]) -> AsyncStream<(index: Int, event: GenerationJob.Event)> {
+        let (stream, continuation) = AsyncStream<(index: Int, event: GenerationJob.Event)>.makeStream()
+        let forwarders = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for (i, h) in handles.enumerated() {
+                    group.addTask { for await event in h.events { continuation.yield((i, event)) } }
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in
+            forwarders.cancel()
+            for h in handles { h.cancel() }
+        }
+        return stream
+    }
+
     struct Collected {
         var text = ""
         var logprobs: [TokenLogprob] = []

@@ -29,8 +29,8 @@ struct OpenAIController {
         let choices = req.n ?? 1
         guard (1...8).contains(choices) else { throw APIError.badRequest("n must be between 1 and 8 (got \(choices))") }
         let tooling = try ToolCalling(tools: req.tools, toolChoice: req.tool_choice)
-        if choices > 1 && (req.stream == true || tooling != nil) {
-            throw APIError.badRequest("n > 1 is supported without stream and without tools")
+        if choices > 1 && tooling != nil {
+            throw APIError.badRequest("n > 1 is not supported with tools")
         }
         let forcedCall = try tooling?.constraint()
         let format = try Self.jsonShape(req.response_format)
@@ -143,22 +143,28 @@ struct OpenAIController {
         }
         let includeUsage = req.stream_options?.include_usage == true
         let wantLogprobs = options.topLogprobs != nil
+        let events = GenerationRequest.merged(handles)
+        let submitted = handles
         return ServerSentEvents.response { send in
-            defer { handle.cancel() }
-            func chunk(_ delta: OpenAI.Delta, _ lps: [TokenLogprob] = [], finish: String? = nil) -> OpenAI.ChatChunk {
+            defer { for h in submitted { h.cancel() } }
+            func chunk(_ index: Int, _ delta: OpenAI.Delta, _ lps: [TokenLogprob] = [], finish: String? = nil) -> OpenAI.ChatChunk {
                 OpenAI.ChatChunk(id: id, created: created, model: served.name,
-                                 choices: [.init(index: 0, delta: delta, logprobs: wantLogprobs && !lps.isEmpty ? logprobs(lps) : nil,
+                                 choices: [.init(index: index, delta: delta, logprobs: wantLogprobs && !lps.isEmpty ? logprobs(lps) : nil,
                                                  finish_reason: finish)])
             }
-            try await send(chunk(.init(role: "assistant", content: "")))
-            for await event in handle.events {
+            for i in 0..<choices { try await send(chunk(i, .init(role: "assistant", content: ""))) }
+            // With n > 1 the choices' chunks interleave, each with its index, as OpenAI sends them.
+            var finished = 0, completion = 0
+            for await (index, event) in events {
                 switch event {
-                case .text(let text, let lps): try await send(chunk(.init(content: text), lps))
+                case .text(let text, let lps): try await send(chunk(index, .init(content: text), lps))
                 case .finished(let summary):
-                    try await send(chunk(.init(), finish: GenerationRequest.finishReason(summary.stopReason)))
-                    if includeUsage {
+                    try await send(chunk(index, .init(), finish: GenerationRequest.finishReason(summary.stopReason)))
+                    finished += 1
+                    completion += summary.generatedTokens
+                    if finished == choices && includeUsage {
                         try await send(OpenAI.ChatChunk(id: id, created: created, model: served.name, choices: [],
-                                                        usage: .init(prompt: summary.promptTokens, completion: summary.generatedTokens)))
+                                                        usage: .init(prompt: summary.promptTokens, completion: completion)))
                     }
                 case .failed(let message):
                     try await send(OpenAI.ErrorResponse(message: message, type: "server_error"))
@@ -173,7 +179,8 @@ struct OpenAIController {
     func complete(_ request: Request, _ body: ByteBuffer) async throws -> Response {
         let req = try JSON.decode(OpenAI.CompletionRequest.self, from: body)
         let served = try await state.registry().model(named: req.model)
-        if let n = req.n, n != 1 { throw APIError.badRequest("n = \(n) is not supported on /v1/completions: one choice per prompt") }
+        let n = req.n ?? 1
+        guard (1...8).contains(n) else { throw APIError.badRequest("n must be between 1 and 8 (got \(n))") }
         let model = served.model
         let prompts = try Self.tokenLists(req.prompt, model, field: "prompt")
         guard !prompts.isEmpty else { throw APIError.badRequest("'prompt' is empty") }
@@ -185,30 +192,49 @@ struct OpenAIController {
         let sampling = GenerationRequest.sampling(stored: served.defaults, temperature: req.temperature, defaultTemperature: 1,
                                                   topP: req.top_p, seed: req.seed,
                                                   presencePenalty: req.presence_penalty, frequencyPenalty: req.frequency_penalty)
+        // One job per prompt and choice (choice i of prompt p is index p * n + i, as OpenAI
+        // numbers them), seeded one apart.
         var jobs: [(tokens: [Int32], options: GenerationOptions)] = []
         for tokens in prompts {
-            jobs.append((tokens, try GenerationRequest.options(
+            let options = try GenerationRequest.options(
                 promptTokens: tokens.count, maxTokens: req.max_tokens ?? 16, maxTokensName: "max_tokens",
                 contextSize: state.configuration.contextSize, sampling: sampling, stop: req.stop?.values ?? served.defaults.stop ?? [],
-                topLogprobs: req.logprobs)))
+                topLogprobs: req.logprobs)
+            for i in 0..<n {
+                var o = options
+                o.sampling.seed &+= UInt64(i)
+                jobs.append((tokens, o))
+            }
         }
         let id = "cmpl-\(UInt32.random(in: .min ... .max))"
         let created = Int(Date().timeIntervalSince1970)
 
         if req.stream == true {
-            let handle = try submit(served, jobs[0].tokens, jobs[0].options)
+            var handles: [GenerationScheduler.Handle] = []
+            for job in jobs {
+                do { handles.append(try submit(served, job.tokens, job.options)) } catch {
+                    for h in handles { h.cancel() }
+                    throw error
+                }
+            }
+            let events = GenerationRequest.merged(handles)
+            let includeUsage = req.stream_options?.include_usage == true
+            let submitted = handles
             return ServerSentEvents.response { send in
-                defer { handle.cancel() }
-                for await event in handle.events {
+                defer { for h in submitted { h.cancel() } }
+                var finished = 0, completion = 0
+                for await (index, event) in events {
                     switch event {
                     case .text(let text, let lps):
                         try await send(OpenAI.CompletionResponse(id: id, created: created, model: served.name, choices: [
-                            .init(text: text, index: 0, logprobs: req.logprobs == nil ? nil : Self.completionLogprobs(lps.map { $0 }, model, startOffset: 0),
+                            .init(text: text, index: index, logprobs: req.logprobs == nil ? nil : Self.completionLogprobs(lps.map { $0 }, model, startOffset: 0),
                                   finish_reason: nil)], usage: nil))
                     case .finished(let summary):
+                        finished += 1
+                        completion += summary.generatedTokens
                         try await send(OpenAI.CompletionResponse(id: id, created: created, model: served.name, choices: [
-                            .init(text: "", index: 0, logprobs: nil, finish_reason: GenerationRequest.finishReason(summary.stopReason))],
-                            usage: req.stream_options?.include_usage == true ? .init(prompt: summary.promptTokens, completion: summary.generatedTokens) : nil))
+                            .init(text: "", index: index, logprobs: nil, finish_reason: GenerationRequest.finishReason(summary.stopReason))],
+                            usage: includeUsage && finished == submitted.count ? .init(prompt: summary.promptTokens, completion: completion) : nil))
                     case .failed(let message): try await send(OpenAI.ErrorResponse(message: message, type: "server_error"))
                     case .promptLogprobs, .embedding: break
                     }
@@ -216,13 +242,23 @@ struct OpenAIController {
             }
         }
 
+        // Jobs go to the scheduler a slot's worth at a time, so that a batch of prompts is
+        // decoded together without filling the queue.
+        var results: [GenerationRequest.Collected] = []
+        let window = max(1, state.configuration.parallel)
+        for start in stride(from: 0, to: jobs.count, by: window) {
+            var handles: [GenerationScheduler.Handle] = []
+            defer { for h in handles { h.cancel() } }
+            for job in jobs[start..<min(jobs.count, start + window)] {
+                handles.append(try submit(served, job.tokens, job.options, kind: echo && req.logprobs != nil ? .scoreAndGenerate : .generate))
+            }
+            for h in handles { results.append(try await GenerationRequest.collect(h)) }
+        }
         var choices: [OpenAI.CompletionChoice] = []
         var promptTotal = 0, completionTotal = 0
-        for (index, job) in jobs.enumerated() {
-            let handle = try submit(served, job.tokens, job.options, kind: echo && req.logprobs != nil ? .scoreAndGenerate : .generate)
-            let result = try await GenerationRequest.collect(handle)
+        for (index, (job, result)) in zip(jobs, results).enumerated() {
             let summary = result.summary!
-            promptTotal += summary.promptTokens
+            if index % n == 0 { promptTotal += summary.promptTokens }
             completionTotal += summary.generatedTokens
             var text = result.text
             var logprobs: OpenAI.CompletionLogprobs?
