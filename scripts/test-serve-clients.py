@@ -279,6 +279,32 @@ def run_checks(hearth, model_path, model, base):
             break
         time.sleep(0.1)
     check("a client that disconnects frees its slot", running is not None and running.endswith(" 0"), running)
+
+    # A client that goes away while waiting for a whole (not streamed) answer: the job stops
+    # long before the answer's full length (measured first, the same request run to its end),
+    # and its slot is freed.
+    def gauge(name):
+        metrics = urllib.request.urlopen(base + "/metrics").read().decode()
+        return float(next(l for l in metrics.splitlines() if l.startswith(name + " ")).split()[1])
+    request = {"model": model, "prompt": "Once upon a time", "max_tokens": 900, "temperature": 1.0, "seed": 3}
+    full = client.completions.create(**request).usage.completion_tokens
+    generated_before = gauge("hearth_generated_tokens_total")
+    body = json.dumps(request).encode()
+    sock = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\n\r\n" + body)
+    time.sleep(0.5)
+    sock.close()
+    freed = False
+    for _ in range(30):
+        if gauge("hearth_requests_running") == 0:
+            freed = True
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    generated = gauge("hearth_generated_tokens_total") - generated_before
+    check("a client that disconnects from a non-streamed request cancels its job",
+          full >= 300 and freed and generated < full / 2, f"freed={freed}, {generated:.0f} of {full} tokens generated")
     kv = {l.split()[0]: float(l.split()[1]) for l in metrics.splitlines() if l.startswith("hearth_kv_cache")}
     check("metrics: KV cache use is reported", 0 < kv.get("hearth_kv_cache_tokens", 0) <= kv.get("hearth_kv_cache_capacity_tokens", 0),
           str(kv))

@@ -11,6 +11,7 @@ public func buildApplication(state: ServerState, logger: Logger? = nil,
     var log = logger ?? Logger(label: "hearth.serve")
     if logger == nil { log.logLevel = .warning }
     return Application(router: router,
+                       server: .http1(additionalChannelHandlers: [ClientGoneHandler()]),
                        configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port),
                                             serverName: "hearth/\(state.configuration.version)"),
                        onServerRunning: { _ in onListening() },
@@ -18,8 +19,8 @@ public func buildApplication(state: ServerState, logger: Logger? = nil,
 }
 
 /// The router alone (for in-process tests).
-public func buildRouter(state: ServerState) -> Router<BasicRequestContext> {
-    let router = Router()
+public func buildRouter(state: ServerState) -> Router<ServeContext> {
+    let router = Router(context: ServeContext.self)
     UtilityController(state: state).addRoutes(to: router)
     OpenAIController(state: state).addRoutes(to: router)
     OllamaController(state: state).addRoutes(to: router)

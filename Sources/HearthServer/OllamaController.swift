@@ -10,7 +10,7 @@ import Synchronization
 struct OllamaController {
     let state: ServerState
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ServeContext>) {
         router.post("/api/generate", use: routed(.ollama, "api_generate", state, generate))
         router.post("/api/chat", use: routed(.ollama, "api_chat", state, chat))
         router.get("/api/tags", use: routed(.ollama, "api_tags", state, tags))

@@ -7,7 +7,7 @@ import Hummingbird
 struct OpenAIController {
     let state: ServerState
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ServeContext>) {
         router.post("/v1/chat/completions", use: routed(.openAI, "chat_completions", state, chat))
         router.post("/v1/completions", use: routed(.openAI, "completions", state, complete))
         router.get("/v1/models", use: routed(.openAI, "models", state, models))

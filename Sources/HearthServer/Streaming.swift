@@ -1,5 +1,6 @@
 import HearthAPI
 import Hummingbird
+import NIOCore
 
 /// `text/event-stream` responses: each value is one `data: {json}` event; `data: [DONE]` ends
 /// the stream, as OpenAI's streams end.
@@ -37,8 +38,8 @@ enum NDJSON {
 /// turns errors into the dialect's error bodies with the right status, and counts requests.
 func routed(_ dialect: APIDialect, _ name: String, _ state: ServerState,
             _ handler: @escaping @Sendable (Request, ByteBuffer) async throws -> Response)
-    -> @Sendable (Request, BasicRequestContext) async throws -> Response {
-    { request, _ in
+    -> @Sendable (Request, ServeContext) async throws -> Response {
+    { request, context in
         let response: Response
         do {
             try authorize(request, state.configuration.apiKeys)
@@ -46,7 +47,7 @@ func routed(_ dialect: APIDialect, _ name: String, _ state: ServerState,
             do { body = try await request.body.collect(upTo: state.configuration.maxBodyBytes) } catch {
                 throw APIError(.contentTooLarge, "the request body is over the limit of \(state.configuration.maxBodyBytes) bytes")
             }
-            response = try await handler(request, body)
+            response = try await context.cancellingOnDisconnect { try await handler(request, body) }
         } catch let error as APIError {
             response = dialect.response(for: error)
         } catch {
@@ -57,8 +58,62 @@ func routed(_ dialect: APIDialect, _ name: String, _ state: ServerState,
     }
 }
 
+/// The request context of `hearth serve`'s routes: Hummingbird's, plus the connection, so that
+/// a handler can tell when its client has gone.
+public struct ServeContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    let channel: (any Channel)?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// Runs `body`, cancelling it if the client disconnects first. A handler that waits for a
+    /// whole answer (not streamed) then stops waiting, and its job is cancelled, freeing the
+    /// slot; a streamed answer's body notices on its own when a write fails.
+    func cancellingOnDisconnect(_ body: @escaping @Sendable () async throws -> Response) async throws -> Response {
+        guard let channel else { return try await body() }
+        return try await withThrowingTaskGroup(of: Response?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                while channel.isActive {
+                    do { try await Task.sleep(for: .milliseconds(100)) } catch { return nil }
+                }
+                return nil
+            }
+            while let result = try await group.next() {
+                group.cancelAll()
+                if let response = result { return response }
+                throw APIError(.serviceUnavailable, "the client went away before the answer was ready")
+            }
+            throw APIError(.internalServerError, "no answer")
+        }
+    }
+}
+
 private func authorize(_ request: Request, _ keys: Set<String>) throws(APIError) {
     guard !keys.isEmpty else { return }
     let header = request.headers[.authorization] ?? ""
     guard header.hasPrefix("Bearer "), keys.contains(String(header.dropFirst(7))) else { throw APIError.unauthorized }
+}
+
+/// Closes a connection as soon as its client closes its side. Hummingbird allows half-closed
+/// connections, so a client that hangs up while waiting for a whole answer would otherwise
+/// leave the connection open (and its job running) until the answer is written; llama-server
+/// treats a hang-up the same way.
+final class ClientGoneHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = Any
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
 }

@@ -12,7 +12,7 @@ struct UtilityController {
     struct DetokenizeResponse: Codable { var content: String }
     struct Health: Codable { var status: String }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ServeContext>) {
         router.get("/health") { _, _ -> Response in
             // Unauthenticated, so that load balancers can probe it.
             do throws(APIError) {
