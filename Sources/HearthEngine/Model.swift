@@ -63,6 +63,12 @@ public final class Model: @unchecked Sendable {
     public var chatTemplateTakesTools: Bool { chatTemplateSource?.contains("tools") ?? false }
     public var shape: ModelShape { network.shape }
 
+    /// Bytes of the KV cache of a session of `contextSize` positions (f16 keys and values of
+    /// every layer), as `Session.cache.byteCount` will be.
+    public func kvCacheBytes(contextSize: Int) -> Int {
+        2 * shape.nLayers * contextSize * shape.kvDim * MemoryLayout<UInt16>.size
+    }
+
     /// A new session with a KV cache of `contextSize` positions (default: the trained context,
     /// at most 4096).
     public func makeSession(contextSize: Int? = nil, threads: Int = defaultThreadCount) throws(EngineError) -> Session {

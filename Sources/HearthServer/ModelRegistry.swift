@@ -27,8 +27,9 @@ public struct ModelFile: Sendable {
     init(name: String, path: String, gguf: GGUFFile) {
         self.name = name
         self.path = path
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        size = (attributes?[.size] as? Int) ?? gguf.fileSize
+        // The file's own size and date: attributesOfItem would describe a symbolic link itself.
+        let attributes = try? FileManager.default.attributesOfItem(atPath: (path as NSString).resolvingSymlinksInPath)
+        size = gguf.fileSize
         modified = (attributes?[.modificationDate] as? Date) ?? Date()
         architecture = gguf.architecture ?? "unknown"
         quantization = gguf.fileTypeName ?? gguf.predominantTypeName
@@ -73,10 +74,15 @@ public final class ServedModel: Sendable {
     /// Unloaded: its sessions are dropped rather than kept for the next job.
     let unloaded = Atomic<Bool>(false)
 
-    init(file: ModelFile, model: Model, keepAlive: Int64) {
+    /// What it may hold in memory: its file (the weights, repacked once) and the KV caches
+    /// of as many sessions as the server has slots.
+    public let memoryBytes: Int
+
+    init(file: ModelFile, model: Model, keepAlive: Int64, sessions: Int, contextSize: Int) {
         self.file = file
         self.model = model
         self.keepAlive = Atomic(keepAlive)
+        memoryBytes = file.size + sessions * model.kvCacheBytes(contextSize: contextSize)
     }
 
     public var name: String { file.name }
@@ -96,7 +102,8 @@ public final class ServedModel: Sendable {
 /// Every file is checked when the server starts (its GGUF header parsed), so a bad file is an
 /// error at start, not at the first request. A model is loaded when a request asks for it (or
 /// by `preload`), and unloaded:
-/// - when loading another would pass `maxLoaded` models or `memoryBudget` bytes (the least
+/// - when loading another would pass `maxLoaded` models or `memoryBudget` bytes, counting each
+///   model's file and the KV caches of `sessionsPerModel` sessions of `contextSize` (the least
 ///   recently used idle one first; a model with a request in flight is never unloaded, so a
 ///   budget can be passed while every loaded model is busy);
 /// - when it has been idle for its keep-alive (Ollama's `keep_alive`: the last request's value,
@@ -110,6 +117,10 @@ public final class ModelRegistry: Sendable {
     public let store: ModelStore?
     public let maxLoaded: Int
     public let memoryBudget: Int?
+    /// Sessions a model may hold at once (the server's slots), and their context: what the
+    /// memory budget counts beside the files.
+    public let sessionsPerModel: Int
+    public let contextSize: Int
     /// Seconds an idle model stays loaded unless a request says otherwise; negative: for ever.
     public let defaultKeepAlive: Int64
     private let loaded = Mutex<[String: ServedModel]>([:])
@@ -121,7 +132,7 @@ public final class ModelRegistry: Sendable {
     /// Lists and checks the GGUF files in `paths` (a folder adds the `.gguf` files directly in
     /// it); the models of `store` are offered beside them.
     public init(paths: [String], store: ModelStore? = nil, maxLoaded: Int = 3, memoryBudget: Int? = nil,
-                defaultKeepAlive: Int64 = 300) throws(ServerError) {
+                defaultKeepAlive: Int64 = 300, sessionsPerModel: Int = 1, contextSize: Int = 4096) throws(ServerError) {
         var found: [String] = []
         for path in paths {
             var isDirectory: ObjCBool = false
@@ -151,6 +162,8 @@ public final class ModelRegistry: Sendable {
         self.store = store
         self.maxLoaded = max(1, maxLoaded)
         self.memoryBudget = memoryBudget
+        self.sessionsPerModel = max(1, sessionsPerModel)
+        self.contextSize = contextSize
         self.defaultKeepAlive = defaultKeepAlive
     }
 
@@ -237,14 +250,14 @@ public final class ModelRegistry: Sendable {
 
     /// Adds a loaded model, unloading idle ones first as the limits require.
     private func store(_ file: ModelFile, _ model: Model) -> ServedModel {
-        let served = ServedModel(file: file, model: model, keepAlive: defaultKeepAlive)
+        let served = ServedModel(file: file, model: model, keepAlive: defaultKeepAlive, sessions: sessionsPerModel, contextSize: contextSize)
         var evicted: [ServedModel] = []
         loaded.withLock { all in
             if let replaced = all.updateValue(served, forKey: file.name) { evicted.append(replaced) }
             func overLimit() -> Bool {
                 if all.count > maxLoaded { return true }
                 guard let memoryBudget else { return false }
-                return all.values.reduce(0) { $0 + $1.fileSize } > memoryBudget
+                return all.values.reduce(0) { $0 + $1.memoryBytes } > memoryBudget
             }
             while overLimit() {
                 let idle = all.values.filter { $0 !== served && $0.activeJobs.load(ordering: .relaxed) == 0 }

@@ -175,6 +175,7 @@ struct OllamaController {
         let registry = try state.registry()
         return JSON.response(Ollama.ModelList(models: registry.loadedModels.map { served in
             var e = entry(served.file)
+            e.size = served.memoryBytes  // as Ollama's ps: the memory the model takes, not the file
             e.expires_at = registry.expiry(of: served).map(Self.timestamp) ?? "9999-12-31T23:59:59Z"
             e.size_vram = 0
             return e

@@ -41,8 +41,9 @@ public final class ServerState: Sendable {
         let thread = Thread { [self] in
             let result: Result<ModelRegistry, ServerError>
             do throws(ServerError) {
-                let registry = try ModelRegistry(paths: c.modelPaths, store: c.storeRoot.map { ModelStore(root: $0) }, maxLoaded: c.maxLoadedModels, memoryBudget: c.memoryBudget,
-                                                 defaultKeepAlive: c.keepAliveSeconds)
+                let registry = try ModelRegistry(paths: c.modelPaths, store: c.storeRoot.map { ModelStore(root: $0) },
+                                                 maxLoaded: c.maxLoadedModels, memoryBudget: c.memoryBudget,
+                                                 defaultKeepAlive: c.keepAliveSeconds, sessionsPerModel: c.parallel, contextSize: c.contextSize)
                 try registry.preload(onLoad: onLoad)
                 result = .success(registry)
             } catch { result = .failure(error) }

@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-models"), help: "Models loaded at once; loading one more unloads the least recently used idle one.")
     var maxModels = 3
 
-    @Option(name: .customLong("memory-budget"), help: "GiB of model files loaded at once (default: no budget beyond --max-models).")
+    @Option(name: .customLong("memory-budget"), help: "GiB of memory for loaded models, counting each model's file and the KV caches of its --parallel slots of --ctx-size (default: no budget beyond --max-models).")
     var memoryBudgetGiB: Double?
 
     @Option(name: .customLong("keep-alive"), help: "How long an idle model stays loaded, as Ollama's keep_alive: 5m, 1h, 30s, 0 (unload when idle), -1 (for ever). A request's keep_alive overrides it for its model.")

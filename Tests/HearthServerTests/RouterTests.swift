@@ -472,6 +472,29 @@ struct RouterTests {
         }
     }
 
+    @Test("the memory budget counts each model's KV caches beside its file")
+    func memoryBudgetCountsKV() async throws {
+        guard let path = try TestPaths.model(Self.modelName + ".gguf") else { return }
+        let dir = try TemporaryDirectory(prefix: "hearth-serve")
+        for name in ["first", "second"] {
+            try FileManager.default.createSymbolicLink(atPath: dir.path + "/\(name).gguf", withDestinationPath: path)
+        }
+        let file = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        // The oracle for the KV size: the session's own cache, made here.
+        let kv = try Model(path: path).makeSession(contextSize: 1024).cache.byteCount
+        // Two files fit the budget; two files with four 1024-token caches each do not.
+        let budget = 2 * file + 4 * kv
+        let registry = try ModelRegistry(paths: [dir.path], maxLoaded: 5, memoryBudget: budget, sessionsPerModel: 4, contextSize: 1024)
+        let first = try await registry.model(named: "first")
+        #expect(first.memoryBytes == file + 4 * kv)
+        _ = try await registry.model(named: "second")
+        #expect(registry.loadedModels.map(\.name) == ["second"], "the second model's caches push the idle first one out")
+        let roomy = try ModelRegistry(paths: [dir.path], maxLoaded: 5, memoryBudget: 2 * (file + 4 * kv), sessionsPerModel: 4, contextSize: 1024)
+        _ = try await roomy.model(named: "first")
+        _ = try await roomy.model(named: "second")
+        #expect(roomy.loadedModels.map(\.name) == ["first", "second"])
+    }
+
     @Test("a cancelled job stops within a token and frees its slot")
     func cancellation() async throws {
         guard let state = try Self.state({ $0.queueLimit = 4 }) else { return }
