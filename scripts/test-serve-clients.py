@@ -242,6 +242,26 @@ def run_checks(hearth, model_path, model, base):
         ok = False
         print(f"      {e}")
     check("openai: a required tool call names the tool with arguments that validate", ok, str(r.choices[0]))
+    # With two tools, a required call's arguments follow the schema of the function it names.
+    both = tools + [{"type": "function", "function": {
+        "name": "add", "description": "Add two whole numbers",
+        "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                       "required": ["a", "b"], "additionalProperties": False}}}]
+    schemas = {t["function"]["name"]: t["function"]["parameters"] for t in both}
+    named, problems = set(), []
+    for seed, ask_tools in enumerate(["What is the weather in Paris?", "What is 2 plus 3?", "Add 10 and 32.", "Is it raining in Oslo?"]):
+        two = client.chat.completions.create(model=model, messages=[{"role": "user", "content": ask_tools}], tools=both,
+                                           tool_choice="required", temperature=0.7, seed=seed, max_tokens=60)
+        for call in two.choices[0].message.tool_calls or []:
+            named.add(call.function.name)
+            try:
+                jsonschema.validate(json.loads(call.function.arguments), schemas[call.function.name])
+            except Exception as e:
+                problems.append(f"{call.function.name}: {e}")
+        if not two.choices[0].message.tool_calls:
+            problems.append(f"no call: {two.choices[0]}")
+    check("openai: with two tools, each required call's arguments validate against the function it names",
+          not problems, "; ".join(problems) + f" (named: {named})")
     if calls:
         messages += [r.choices[0].message.model_dump(exclude_none=True),
                      {"role": "tool", "tool_call_id": calls[0].id, "content": "18 degrees and sunny"}]

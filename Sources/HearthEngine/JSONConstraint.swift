@@ -17,6 +17,17 @@ public indirect enum JSONShape: Sendable, Equatable {
     case literals([String])
     /// A value of any of these shapes (`anyOf`, or `type` given as a list).
     case anyOf([JSONShape])
+    /// An object whose first key is `key`, with one of the variants' literal values; the rest
+    /// of the object is that variant's `properties` (a discriminated union: which function a
+    /// tool call names decides the shape of its arguments).
+    case tagged(key: String, variants: [Variant])
+
+    public struct Variant: Sendable, Equatable {
+        /// The tag's value, as JSON text (`"get_weather"` with its quotes).
+        public let value: String
+        public let properties: [Property]
+        public init(value: String, properties: [Property]) { self.value = value; self.properties = properties }
+    }
 
     public struct Property: Sendable, Equatable {
         public let name: String
@@ -44,8 +55,9 @@ public struct JSONRecognizer: Sendable {
         /// A value of this shape (after optional whitespace).
         case value(JSONShape)
         /// Inside an object: a key (or `}` right after `{`), the colon, then after the value a
-        /// comma or `}`.
-        case object(properties: [JSONShape.Property], additional: Bool, keysSeen: [String], phase: ObjectPhase)
+        /// comma or `}`. A tagged object has its `variants` until its tag's value is read.
+        case object(properties: [JSONShape.Property], additional: Bool, keysSeen: [String], phase: ObjectPhase,
+                    variants: [JSONShape.Variant] = [])
         case array(items: JSONShape, phase: ArrayPhase)
     }
 
@@ -89,6 +101,8 @@ public struct JSONRecognizer: Sendable {
 
     private var stack: [Frame]
     private var lexeme: Lexeme = .none
+    /// The literal read last (a tagged object's tag value, when it is the tag's).
+    private var lastLiteral: [UInt8] = []
     private var whitespaceRun = 0
     /// The root value has been read completely.
     public private(set) var isComplete = false
@@ -142,12 +156,14 @@ public struct JSONRecognizer: Sendable {
                 lexeme = .literal(candidates: still, matched: matched + 1)
                 if still.count == 1 && still[0].count == matched + 1 && !Self.mayContinue(still[0]) {
                     lexeme = .none
+                    lastLiteral = still[0]
                     valueDone()
                 }
                 return true
             }
-            guard candidates.contains(where: { $0.count == matched }) else { return false }
+            guard let whole = candidates.first(where: { $0.count == matched }) else { return false }
             lexeme = .none
+            lastLiteral = whole
             valueDone()
         }
         if isComplete { return whitespace(b) }
@@ -169,7 +185,14 @@ public struct JSONRecognizer: Sendable {
         switch top {
         case .value(let shape):
             return startValue(shape, b)
-        case .object(let properties, let additional, let seen, let phase):
+        case .object(var properties, let additional, let seen, let phase, var variants):
+            // A tagged object's tag has just been read: the rest of it is that variant's.
+            if phase == .afterValue && !variants.isEmpty {
+                guard let chosen = variants.first(where: { Array($0.value.utf8) == lastLiteral }) else { return false }
+                properties += chosen.properties
+                variants = []
+                stack[stack.count - 1] = .object(properties: properties, additional: additional, keysSeen: seen, phase: phase)
+            }
             func allRequiredSeen() -> Bool { properties.allSatisfy { !$0.required || seen.contains($0.name) } }
             func keyLeft() -> Bool { additional || properties.contains { !seen.contains($0.name) } }
             switch phase {
@@ -186,7 +209,7 @@ public struct JSONRecognizer: Sendable {
             case .colon(let key):
                 guard b == UInt8(ascii: ":") else { return false }
                 stack[stack.count - 1] = .object(properties: properties, additional: additional,
-                                                 keysSeen: key.map { seen + [$0] } ?? seen, phase: .afterValue)
+                                                 keysSeen: key.map { seen + [$0] } ?? seen, phase: .afterValue, variants: variants)
                 stack.append(.value(key.flatMap { k in properties.first { $0.name == k }?.shape } ?? .any))
                 return true
             case .afterValue:
@@ -231,6 +254,13 @@ public struct JSONRecognizer: Sendable {
             guard b == UInt8(ascii: "{") else { return false }
             stack[stack.count - 1] = .object(properties: properties, additional: additional, keysSeen: [], phase: .firstKeyOrClose)
             return true
+        case .tagged(let key, let variants):
+            // Only the tag may come first; its value picks the variant.
+            guard b == UInt8(ascii: "{") else { return false }
+            let tag = JSONShape.Property(name: key, shape: .literals(variants.map(\.value)), required: true)
+            stack[stack.count - 1] = .object(properties: [tag], additional: false, keysSeen: [], phase: .firstKeyOrClose,
+                                             variants: variants)
+            return true
         case .array(let items):
             guard b == UInt8(ascii: "[") else { return false }
             stack[stack.count - 1] = .array(items: items, phase: .firstValueOrClose)
@@ -261,7 +291,7 @@ public struct JSONRecognizer: Sendable {
         switch shape {
         case .any: return true
         case .anyOf(let options): return options.contains { mayStart($0, with: b) }
-        case .object: return b == UInt8(ascii: "{")
+        case .object, .tagged: return b == UInt8(ascii: "{")
         case .array: return b == UInt8(ascii: "[")
         case .string: return b == UInt8(ascii: "\"")
         case .number, .integer: return b == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)
@@ -353,8 +383,8 @@ public struct JSONRecognizer: Sendable {
     }
 
     private mutating func setObjectPhase(_ phase: ObjectPhase) {
-        if case .object(let properties, let additional, let seen, _)? = stack.last {
-            stack[stack.count - 1] = .object(properties: properties, additional: additional, keysSeen: seen, phase: phase)
+        if case .object(let properties, let additional, let seen, _, let variants)? = stack.last {
+            stack[stack.count - 1] = .object(properties: properties, additional: additional, keysSeen: seen, phase: phase, variants: variants)
         }
     }
 
@@ -371,13 +401,13 @@ public struct JSONRecognizer: Sendable {
     /// The names an object key may still become: the properties not seen yet (any name when
     /// additional properties are allowed).
     private func keyPossible(_ prefix: [UInt8]) -> Bool {
-        guard case .object(let properties, let additional, let seen, _)? = stack.last else { return true }
+        guard case .object(let properties, let additional, let seen, _, _)? = stack.last else { return true }
         if additional { return true }
         return properties.contains { !seen.contains($0.name) && $0.name.utf8.starts(with: prefix) }
     }
 
     private func keyComplete(_ key: [UInt8]) -> Bool {
-        guard case .object(let properties, let additional, let seen, _)? = stack.last else { return true }
+        guard case .object(let properties, let additional, let seen, _, _)? = stack.last else { return true }
         let name = String(decoding: key, as: UTF8.self)
         if seen.contains(name) { return false }
         return additional || properties.contains { $0.name == name }

@@ -83,14 +83,18 @@ struct ToolCalling {
         case .required: candidates = tools
         case .function(let name): candidates = tools.filter { $0.name == name }
         }
-        var arguments = JSONShape.object(properties: [], additionalProperties: true)
-        if candidates.count == 1, let parameters = candidates[0].parameters {
-            arguments = try JSONSchemaReader.shape(parameters, at: "tools[\(candidates[0].name)].function.parameters")
+        // `{"name": ..., "arguments": ...}` with the name first: the function it names decides
+        // the shape of the arguments (its parameters schema; any object without one).
+        var variants: [JSONShape.Variant] = []
+        for tool in candidates {
+            var arguments = JSONShape.object(properties: [], additionalProperties: true)
+            if let parameters = tool.parameters {
+                arguments = try JSONSchemaReader.shape(parameters, at: "tools[\(tool.name)].function.parameters")
+            }
+            variants.append(.init(value: String(decoding: JSON.encode(tool.name), as: UTF8.self),
+                                  properties: [.init(name: "arguments", shape: arguments, required: true)]))
         }
-        let names = candidates.map { String(decoding: JSON.encode($0.name), as: UTF8.self) }
-        return .object(properties: [.init(name: "name", shape: .literals(names), required: true),
-                                    .init(name: "arguments", shape: arguments, required: true)],
-                       additionalProperties: false)
+        return .tagged(key: "name", variants: variants)
     }
 
     /// Splits an answer into its text and its calls: the whole answer when it was constrained to

@@ -106,6 +106,15 @@ struct JSONConstraintTests {
             }
             members.shuffle(using: &rng)
             return "{" + ws() + members.joined(separator: "," + ws()) + ws() + "}"
+        case .tagged(let key, let variants):
+            // The tag first, then the chosen variant's members in any order.
+            let v = variants[rng.int(below: variants.count)]
+            var members: [String] = []
+            for p in v.properties where p.required || rng.bool() {
+                members.append("\"\(p.name)\"" + ws() + ":" + ws() + randomText(p.shape, &rng, depth: depth + 1))
+            }
+            members.shuffle(using: &rng)
+            return "{" + ws() + "\"\(key)\":" + ws() + v.value + (members.isEmpty ? "" : "," + ws() + members.joined(separator: "," + ws())) + ws() + "}"
         }
     }
 
@@ -207,6 +216,28 @@ struct JSONConstraintTests {
         var r = JSONRecognizer(.number)
         let took = r.feed(Array("12".utf8))
         #expect(took && r.canEnd && !r.isComplete, "a number ends only with the text")
+    }
+
+    @Test("a tagged object: the tag comes first, and its value decides the rest (a call's arguments follow its function)")
+    func taggedObjects() {
+        // Two functions: weather(city: string, required) and add(a, b: integer, required).
+        let shape = JSONShape.tagged(key: "name", variants: [
+            .init(value: #""weather""#, properties: [.init(name: "arguments", shape: .object(properties: [
+                .init(name: "city", shape: .string, required: true)], additionalProperties: false), required: true)]),
+            .init(value: #""add""#, properties: [.init(name: "arguments", shape: .object(properties: [
+                .init(name: "a", shape: .integer, required: true), .init(name: "b", shape: .integer, required: true)],
+                additionalProperties: false), required: true)]),
+        ])
+        func ok(_ s: String) -> Bool { Self.recognizes(Array(s.utf8), shape) }
+        #expect(ok(#"{"name": "weather", "arguments": {"city": "Paris"}}"#))
+        #expect(ok(#"{"name":"add","arguments":{"a":1,"b":2}}"#))
+        #expect(!ok(#"{"name": "weather", "arguments": {"a": 1, "b": 2}}"#), "weather's arguments are not add's")
+        #expect(!ok(#"{"name": "add", "arguments": {"city": "Paris"}}"#), "add's arguments are not weather's")
+        #expect(!ok(#"{"name": "add", "arguments": {"a": 1}}"#), "b is required for add")
+        #expect(!ok(#"{"arguments": {"city": "Paris"}, "name": "weather"}"#), "the tag comes first")
+        #expect(!ok(#"{"name": "subtract", "arguments": {}}"#), "only the variants' names")
+        #expect(!ok(#"{"name": "weather"}"#), "the variant's required keys")
+        #expect(!ok(#"{"name": "weather", "arguments": {"city": "Paris"}, "extra": 1}"#), "no other keys")
     }
 
     @Test("the real model, constrained, writes JSON that parses and validates, on every seed")
