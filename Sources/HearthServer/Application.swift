@@ -11,7 +11,7 @@ public func buildApplication(state: ServerState, logger: Logger? = nil,
     var log = logger ?? Logger(label: "hearth.serve")
     if logger == nil { log.logLevel = .warning }
     return Application(router: router,
-                       server: .http1(additionalChannelHandlers: [ClientGoneHandler()]),
+                       server: .http1(configuration: .init(additionalChannelHandlers: [ClientGoneHandler()])),
                        configuration: .init(address: .hostname(state.configuration.host, port: state.configuration.port),
                                             serverName: "hearth/\(state.configuration.version)"),
                        onServerRunning: { _ in onListening() },
