@@ -21,6 +21,10 @@ public struct FormatTraits: Sendable {
     public let dequantize: Dequantize
     /// The reference quantizer, where Hearth has one (activation formats and float formats).
     public let quantize: Quantize?
+    /// The quantizer for weights, as llama-quantize and gguf-py store them (ggml's scalar
+    /// references), where Hearth has one; for q8_0 it rounds half away from zero where the
+    /// activation quantizer rounds half to even.
+    public let quantizeWeights: Quantize?
     public let dot: Dot
 
     public var isQuantized: Bool { blockSize > 1 }
@@ -38,18 +42,21 @@ public struct FormatTraits: Sendable {
     static let table: [TensorType: FormatTraits] = {
         var t: [TensorType: FormatTraits] = [:]
         func add(_ type: TensorType, _ name: String, _ blockSize: Int, _ blockBytes: Int, _ partner: TensorType,
-                 _ deq: @escaping Dequantize, _ q: Quantize?, _ dot: @escaping Dot) {
+                 _ deq: @escaping Dequantize, _ q: Quantize?, _ dot: @escaping Dot, weights: Quantize? = nil) {
+            // A float format stores weights as it stores anything.
+            let weights = weights ?? (blockSize == 1 ? q : nil)
             t[type] = FormatTraits(type: type, name: name, blockSize: blockSize, blockBytes: blockBytes,
-                                   dotPartner: partner, dequantize: deq, quantize: q, dot: dot)
+                                   dotPartner: partner, dequantize: deq, quantize: q, quantizeWeights: weights, dot: dot)
         }
         add(.f32, "f32", 1, 4, .f32, FloatFormats.dequantizeF32, FloatFormats.quantizeF32, FloatFormats.dotF32)
         add(.f16, "f16", 1, 2, .f32, FloatFormats.dequantizeF16, FloatFormats.quantizeF16, FloatFormats.dotF16)
         add(.bf16, "bf16", 1, 2, .f32, FloatFormats.dequantizeBF16, FloatFormats.quantizeBF16, FloatFormats.dotBF16)
-        add(.q4_0, "q4_0", 32, 18, .q8_0, LegacyQuants.dequantizeQ4_0, nil, LegacyQuants.dotQ4_0)
-        add(.q4_1, "q4_1", 32, 20, .q8_1, LegacyQuants.dequantizeQ4_1, nil, LegacyQuants.dotQ4_1)
-        add(.q5_0, "q5_0", 32, 22, .q8_0, LegacyQuants.dequantizeQ5_0, nil, LegacyQuants.dotQ5_0)
-        add(.q5_1, "q5_1", 32, 24, .q8_1, LegacyQuants.dequantizeQ5_1, nil, LegacyQuants.dotQ5_1)
-        add(.q8_0, "q8_0", 32, 34, .q8_0, LegacyQuants.dequantizeQ8_0, LegacyQuants.quantizeQ8_0, LegacyQuants.dotQ8_0)
+        add(.q4_0, "q4_0", 32, 18, .q8_0, LegacyQuants.dequantizeQ4_0, nil, LegacyQuants.dotQ4_0, weights: LegacyQuants.quantizeWeightsQ4_0)
+        add(.q4_1, "q4_1", 32, 20, .q8_1, LegacyQuants.dequantizeQ4_1, nil, LegacyQuants.dotQ4_1, weights: LegacyQuants.quantizeWeightsQ4_1)
+        add(.q5_0, "q5_0", 32, 22, .q8_0, LegacyQuants.dequantizeQ5_0, nil, LegacyQuants.dotQ5_0, weights: LegacyQuants.quantizeWeightsQ5_0)
+        add(.q5_1, "q5_1", 32, 24, .q8_1, LegacyQuants.dequantizeQ5_1, nil, LegacyQuants.dotQ5_1, weights: LegacyQuants.quantizeWeightsQ5_1)
+        add(.q8_0, "q8_0", 32, 34, .q8_0, LegacyQuants.dequantizeQ8_0, LegacyQuants.quantizeQ8_0, LegacyQuants.dotQ8_0,
+            weights: LegacyQuants.quantizeWeightsQ8_0)
         add(.q8_1, "q8_1", 32, 36, .q8_1, LegacyQuants.dequantizeQ8_1, LegacyQuants.quantizeQ8_1, LegacyQuants.dotQ8_1)
         add(.q2_K, "q2_K", 256, 84, .q8_K, KQuants.dequantizeQ2_K, nil, KQuants.dotQ2_K)
         add(.q3_K, "q3_K", 256, 110, .q8_K, KQuants.dequantizeQ3_K, nil, KQuants.dotQ3_K)

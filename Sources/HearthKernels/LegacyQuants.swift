@@ -120,6 +120,117 @@ enum LegacyQuants {
         }
     }
 
+    // MARK: quantize weights (ggml's scalar references, quantize_row_xxx_ref)
+
+    // Weights are quantized as llama-quantize and gguf-py do: the scalar reference of each
+    // format, which rounds half away from zero (C's roundf), unlike the activation path above.
+    // d and m are rounded to f16 when stored; the quants use the unrounded scale, as ggml does.
+
+    /// q4_0: d = max / -8, where max is the (first) element of largest magnitude;
+    /// q = min(15, trunc(x / d + 8.5)).
+    static let quantizeWeightsQ4_0: FormatTraits.Quantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let x = src + b * qk, p = dst + b * 18
+            var amax: Float = 0, maxv: Float = 0
+            for j in 0..<qk where amax < abs(x[j]) { amax = abs(x[j]); maxv = x[j] }
+            let d = maxv / -8
+            let id: Float = d != 0 ? 1 / d : 0
+            p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
+            for j in 0..<16 {
+                let q0 = nibble(x[j] * id + 8.5, max: 15), q1 = nibble(x[j + 16] * id + 8.5, max: 15)
+                p.storeBytes(of: q0 | (q1 << 4), toByteOffset: 2 + j, as: UInt8.self)
+            }
+        }
+    }
+
+    /// q4_1: d = (max - min) / 15, m = min; q = min(15, trunc((x - min) / d + 0.5)).
+    static let quantizeWeightsQ4_1: FormatTraits.Quantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let x = src + b * qk, p = dst + b * 20
+            let (lo, hi) = range(x)
+            let d = (hi - lo) / 15
+            let id: Float = d != 0 ? 1 / d : 0
+            p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
+            p.storeBytes(of: floatToHalf(lo), toByteOffset: 2, as: UInt16.self)
+            for j in 0..<16 {
+                let q0 = nibble((x[j] - lo) * id + 0.5, max: 15), q1 = nibble((x[j + 16] - lo) * id + 0.5, max: 15)
+                p.storeBytes(of: q0 | (q1 << 4), toByteOffset: 4 + j, as: UInt8.self)
+            }
+        }
+    }
+
+    /// q5_0: d = max / -16; q = min(31, trunc(x / d + 16.5)); bit 4 of element j in qh bit j.
+    static let quantizeWeightsQ5_0: FormatTraits.Quantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let x = src + b * qk, p = dst + b * 22
+            var amax: Float = 0, maxv: Float = 0
+            for j in 0..<qk where amax < abs(x[j]) { amax = abs(x[j]); maxv = x[j] }
+            let d = maxv / -16
+            let id: Float = d != 0 ? 1 / d : 0
+            p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
+            var qh: UInt32 = 0
+            for j in 0..<16 {
+                let q0 = nibble(x[j] * id + 16.5, max: 31), q1 = nibble(x[j + 16] * id + 16.5, max: 31)
+                p.storeBytes(of: (q0 & 0x0f) | ((q1 & 0x0f) << 4), toByteOffset: 6 + j, as: UInt8.self)
+                qh |= UInt32((q0 & 0x10) >> 4) << UInt32(j)
+                qh |= UInt32((q1 & 0x10) >> 4) << UInt32(j + 16)
+            }
+            p.storeBytes(of: qh, toByteOffset: 2, as: UInt32.self)
+        }
+    }
+
+    /// q5_1: d = (max - min) / 31, m = min; q = min(31, trunc((x - min) / d + 0.5)).
+    static let quantizeWeightsQ5_1: FormatTraits.Quantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let x = src + b * qk, p = dst + b * 24
+            let (lo, hi) = range(x)
+            let d = (hi - lo) / 31
+            let id: Float = d != 0 ? 1 / d : 0
+            p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
+            p.storeBytes(of: floatToHalf(lo), toByteOffset: 2, as: UInt16.self)
+            var qh: UInt32 = 0
+            for j in 0..<16 {
+                let q0 = nibble((x[j] - lo) * id + 0.5, max: 31), q1 = nibble((x[j + 16] - lo) * id + 0.5, max: 31)
+                p.storeBytes(of: (q0 & 0x0f) | ((q1 & 0x0f) << 4), toByteOffset: 8 + j, as: UInt8.self)
+                qh |= UInt32((q0 & 0x10) >> 4) << UInt32(j)
+                qh |= UInt32((q1 & 0x10) >> 4) << UInt32(j + 16)
+            }
+            p.storeBytes(of: qh, toByteOffset: 4, as: UInt32.self)
+        }
+    }
+
+    /// q8_0: d = amax / 127; q = roundf(x / d) (half away from zero).
+    static let quantizeWeightsQ8_0: FormatTraits.Quantize = { src, dst, n in
+        for b in 0..<(n / qk) {
+            let x = src + b * qk, p = dst + b * 34
+            var amax: Float = 0
+            for j in 0..<qk { amax = max(amax, abs(x[j])) }
+            let d = amax / 127
+            let id: Float = d != 0 ? 1 / d : 0
+            p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
+            for j in 0..<qk {
+                let v = (x[j] * id).rounded(.toNearestOrAwayFromZero)
+                p.storeBytes(of: v.isNaN ? 0 : Int8(Swift.max(-127, Swift.min(127, v))), toByteOffset: 2 + j, as: Int8.self)
+            }
+        }
+    }
+
+    /// The smallest and largest of a block.
+    @inline(__always)
+    static func range(_ x: UnsafePointer<Float>) -> (Float, Float) {
+        var lo = Float.greatestFiniteMagnitude, hi = -Float.greatestFiniteMagnitude
+        for j in 0..<qk { lo = min(lo, x[j]); hi = max(hi, x[j]) }
+        return (lo, hi)
+    }
+
+    /// C's `MIN(max, (int8_t)(v))`: truncation toward zero, clamped (NaN and negatives, which
+    /// only non-finite input makes, give 0).
+    @inline(__always)
+    static func nibble(_ v: Float, max: UInt8) -> UInt8 {
+        guard v.isFinite, v > 0 else { return 0 }
+        return UInt8(Swift.min(Float(max), v.rounded(.towardZero)))
+    }
+
     // MARK: dot products against 8-bit activations
 
     /// sum over j < 16 of lo(q[j]) * a[j] + hi(q[j]) * a[j + 16], with 4-bit q and int8 a.

@@ -51,6 +51,7 @@ enum Golden {
 
     static let dequant: Result<DequantGolden, any Error> = Result { try load("dequant.json", as: DequantGolden.self) }
     static let quantize: Result<QuantizeGolden, any Error> = Result { try load("quantize.json", as: QuantizeGolden.self) }
+    static let weightQuantize: Result<WeightQuantizeGolden, any Error> = Result { try load("weight-quantize.json", as: WeightQuantizeGolden.self) }
 
     static func bytes(_ base64: String) throws -> [UInt8] {
         guard let d = Data(base64Encoded: base64) else { throw GoldenError("bad base64 in a golden file") }
@@ -63,6 +64,14 @@ enum Golden {
             Float(bitPattern: UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24)
         }
     }
+}
+
+/// weight-quantize.json: one input, and the bytes gguf-py's quantizer makes of it per format.
+struct WeightQuantizeGolden: Decodable {
+    struct Case: Decodable { let type: String; let rows: Int; let columns: Int; let expected: String }
+    let ggufVersion: String
+    let input: String
+    let cases: [Case]
 }
 
 struct GoldenError: Error, CustomStringConvertible {

@@ -137,6 +137,21 @@ struct QuantizeTests {
         }
     }
 
+    @Test("weight quantizers match gguf-py's byte for byte (zero, constant, tiny and large blocks, rounding ties)",
+          arguments: ["q4_0", "q4_1", "q5_0", "q5_1", "q8_0"])
+    func weightQuantizers(name: String) throws {
+        let golden = try Golden.weightQuantize.get()
+        let c = try #require(golden.cases.first { $0.type == name })
+        let x = try Golden.floats(golden.input)
+        let type = try #require(TensorType(name: name))
+        let quantize = try #require(type.traits.quantizeWeights)
+        var got = [UInt8](repeating: 0, count: try #require(type.traits.bytes(forElements: x.count)))
+        x.withUnsafeBufferPointer { src in got.withUnsafeMutableBytes { quantize(src.baseAddress!, $0.baseAddress!, x.count) } }
+        let expected = try Golden.bytes(c.expected)
+        let first = got.indices.first { $0 < expected.count && got[$0] != expected[$0] }
+        #expect(got == expected, "\(name): first difference at byte \(first ?? -1) (block \((first ?? 0) / type.traits.blockBytes))")
+    }
+
     @Test("test-support q4_0 and q4_1 quantizers match gguf-py byte for byte", arguments: ["q4_0", "q4_1"])
     func testQuantizers(name: String) throws {
         let golden = try Golden.quantize.get()
