@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "HearthEngine",
                 dependencies: ["HearthKernels", "HearthSIMD", "HearthGGUF", "HearthTokenizer", "HearthTemplate"]),
         .target(name: "HearthAPI"),
+        .target(name: "HearthQuantize", dependencies: ["HearthGGUF", "HearthKernels"]),
         .target(name: "HearthHub", dependencies: [
             "HearthGGUF", "HearthTemplate",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -43,7 +44,7 @@ let package = Package(
             .product(name: "Ink", package: "Ink"),
         ]),
         .executableTarget(name: "hearth", dependencies: [
-            "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate", "HearthServer", "HearthHub",
+            "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate", "HearthServer", "HearthHub", "HearthQuantize",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"])]),
         .target(name: "HearthTestSupport", dependencies: ["HearthGGUF", "HearthKernels"]),
@@ -59,6 +60,7 @@ let package = Package(
         .testTarget(name: "HearthEngineTests",
                     dependencies: ["HearthEngine", "HearthGGUF", "HearthKernels", "HearthTestSupport"],
                     resources: [.copy("Golden")]),
+        .testTarget(name: "HearthQuantizeTests", dependencies: ["HearthQuantize", "HearthGGUF", "HearthKernels", "HearthTestSupport"]),
         .testTarget(name: "HearthHubTests", dependencies: ["HearthHub", "HearthGGUF", "HearthTestSupport"]),
         .testTarget(name: "HearthServerTests",
                     dependencies: ["HearthServer", "HearthAPI", "HearthEngine", "HearthHub", "HearthTestSupport",

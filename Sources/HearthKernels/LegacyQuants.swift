@@ -224,11 +224,12 @@ enum LegacyQuants {
     }
 
     /// C's `MIN(max, (int8_t)(v))`: truncation toward zero, clamped (NaN and negatives, which
-    /// only non-finite input makes, give 0).
+    /// only non-finite input makes, give 0). Selects rather than branches, so that the loops
+    /// calling it vectorize.
     @inline(__always)
     static func nibble(_ v: Float, max: UInt8) -> UInt8 {
-        guard v.isFinite, v > 0 else { return 0 }
-        return UInt8(Swift.min(Float(max), v.rounded(.towardZero)))
+        let clamped = v > 0 ? Swift.min(v, Float(max)) : 0
+        return UInt8(clamped)
     }
 
     // MARK: dot products against 8-bit activations

@@ -136,7 +136,7 @@ struct TinyModelTests {
 
     @Test("impossible configurations throw")
     func rejects() {
-        #expect(throws: GGUFError.self) { try TinyModel(.init(weightType: .q5_0)) }          // no quantizer
+        #expect(throws: GGUFError.self) { try TinyModel(.init(weightType: .q4_K)) }          // no quantizer
         #expect(throws: GGUFError.self) { try TinyModel(.init(dim: 48, nHeads: 4, nKVHeads: 2, weightType: .q8_0)) }  // 48 % 32
         #expect(throws: GGUFError.self) { try TinyModel(.init(dim: 64, nHeads: 3)) }
         #expect(throws: GGUFError.self) { try TinyModel(.init(nHeads: 4, nKVHeads: 3)) }

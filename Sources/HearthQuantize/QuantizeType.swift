@@ -1,0 +1,52 @@
+import HearthKernels
+
+/// What `hearth quantize --type` takes: the file's main tensor type, named as llama-quantize
+/// names its types, with its `general.file_type` (llama.cpp's `llama_ftype`).
+public struct QuantizeType: Sendable, Equatable, CustomStringConvertible {
+    public let name: String
+    public let tensorType: TensorType
+    public let fileType: UInt32
+
+    /// The types Hearth can make today.
+    public static let all: [QuantizeType] = [
+        .init(name: "F32", tensorType: .f32, fileType: 0),
+        .init(name: "F16", tensorType: .f16, fileType: 1),
+        .init(name: "BF16", tensorType: .bf16, fileType: 32),
+        .init(name: "Q4_0", tensorType: .q4_0, fileType: 2),
+        .init(name: "Q4_1", tensorType: .q4_1, fileType: 3),
+        .init(name: "Q5_0", tensorType: .q5_0, fileType: 8),
+        .init(name: "Q5_1", tensorType: .q5_1, fileType: 9),
+        .init(name: "Q8_0", tensorType: .q8_0, fileType: 7),
+    ]
+
+    /// llama-quantize's K-quant mixes, which Hearth cannot make yet: refused by name.
+    static let notYet = ["Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"]
+
+    public var description: String { name }
+
+    /// The type called `name` (case-insensitive), or an error saying which names there are.
+    public static func named(_ text: String) throws(QuantizeError) -> QuantizeType {
+        if let t = all.first(where: { $0.name.caseInsensitiveCompare(text) == .orderedSame }) { return t }
+        if notYet.contains(where: { $0.caseInsensitiveCompare(text) == .orderedSame }) {
+            throw QuantizeError("\(text.uppercased()) is not implemented yet: Hearth has no K-quant quantizers so far; it makes \(all.map(\.name).joined(separator: ", "))")
+        }
+        throw QuantizeError("unknown type '\(text)'; Hearth makes \(all.map(\.name).joined(separator: ", "))")
+    }
+
+    /// A tensor type for an override (`--output-tensor-type q8_0`): any format Hearth can store
+    /// weights in.
+    public static func tensorType(named text: String) throws(QuantizeError) -> TensorType {
+        guard let t = TensorType(name: text.lowercased()), t.traits.quantizeWeights != nil else {
+            let names = TensorType.allCases.filter { $0.traits.quantizeWeights != nil }.map(\.description)
+            throw QuantizeError("'\(text)' is not a tensor type Hearth can write; it writes \(names.joined(separator: ", "))")
+        }
+        return t
+    }
+}
+
+/// The one error type of HearthQuantize: what went wrong, naming the file or tensor.
+public struct QuantizeError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

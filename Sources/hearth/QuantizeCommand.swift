@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import HearthGGUF
+import HearthHub
+import HearthKernels
+import HearthQuantize
+
+struct QuantizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quantize",
+        abstract: "Make a GGUF file smaller: store its weights in a quantized type.",
+        discussion: """
+        Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (the K-quant mixes are not
+        implemented yet). The quantizers are ggml's reference ones, byte for byte. As
+        llama-quantize does, one-dimensional tensors (norms) are kept, the output tensor is
+        q8_0 (where llama-quantize makes it q6_K, rows a multiple of 256, Hearth cannot
+        yet and says so), and a tensor whose rows do not fill whole blocks falls back to
+        f16; the notes printed first say which.
+        The output records general.file_type, general.quantization_version, and where it
+        came from (hearth.quantize.*).
+
+          hearth quantize model-f16.gguf model-q4_0.gguf --type q4_0
+          hearth quantize model-f16.gguf model.gguf --type q4_1 --output-tensor-type f16
+          hearth quantize model.gguf out.gguf --type q5_0 --tensor-type 'ffn_down=q8_0'
+        """)
+
+    @Argument(help: "The source: a GGUF file, or a model in the store.")
+    var source: String
+    @Argument(help: "The output GGUF file.")
+    var output: String
+    @Option(help: "The type: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0.")
+    var type: String
+    @Flag(name: .customLong("allow-requantize"), help: "Quantize tensors that are quantized already (loses more quality than starting from F16).")
+    var allowRequantize = false
+    @Flag(help: "Replace the output file if it exists.")
+    var force = false
+    @Option(name: .customLong("output-tensor-type"), help: "The type of the output tensor (output.weight, or the tied embedding).")
+    var outputTensorType: String?
+    @Option(name: .customLong("token-embedding-type"), help: "The type of token_embd.weight.")
+    var tokenEmbeddingType: String?
+    @Option(name: .customLong("tensor-type"), help: "REGEX=TYPE: tensors whose names match take TYPE (repeatable; the first match wins).")
+    var tensorTypes: [String] = []
+    @Option(name: [.customShort("t"), .long], help: "Threads to quantize with (default: the number of cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        do { _ = try QuantizeType.named(type) } catch { throw ValidationError(error.message) }
+    }
+
+    func run() throws {
+        let start = Date()
+        let reference = try ModelReference(source)
+        let outputPath = (output as NSString).expandingTildeInPath
+        if FileManager.default.fileExists(atPath: outputPath) && !force {
+            throw CLIError("'\(output)' exists; pass --force to replace it")
+        }
+        if URL(fileURLWithPath: outputPath).standardizedFileURL == URL(fileURLWithPath: reference.path).resolvingSymlinksInPath().standardizedFileURL {
+            throw CLIError("the output is the source file; write to another path")
+        }
+        let file: GGUFFile
+        do { file = try GGUFFile(path: reference.path) } catch { throw CLIError("cannot quantize '\(source)': \(error.message)") }
+        var options: QuantizePlan.Options
+        do throws(QuantizeError) {
+            options = QuantizePlan.Options(type: try QuantizeType.named(type))
+            options.allowRequantize = allowRequantize
+            if let t = outputTensorType { options.outputTensorType = try QuantizeType.tensorType(named: t) }
+            if let t = tokenEmbeddingType { options.tokenEmbeddingType = try QuantizeType.tensorType(named: t) }
+            for spec in tensorTypes {
+                guard let eq = spec.lastIndex(of: "="), eq != spec.startIndex else {
+                    throw QuantizeError("--tensor-type '\(spec)' must be REGEX=TYPE")
+                }
+                options.tensorTypes.append((String(spec[..<eq]), try QuantizeType.tensorType(named: String(spec[spec.index(after: eq)...]))))
+            }
+        } catch { throw CLIError(error.message) }
+        let plan: QuantizePlan
+        do { plan = try QuantizePlan(file: file, options: options) } catch { throw CLIError(error.message) }
+        if !plan.requantized.isEmpty {
+            printError("warning: requantizing \(plan.requantized.count) tensors that are quantized already; quality drops more than from F16")
+        }
+        for note in Set(plan.entries.compactMap { e in e.note.map { "\(e.tensor.name): \($0)" } }).sorted() { printError("note: \(note)") }
+        let summary = plan.summary.map { "\($0.count) \($0.type)" }.joined(separator: ", ")
+        printError("quantizing \(reference.displayName) (\(formatBytes(file.fileSize))) to \(options.type): \(summary); \(formatBytes(plan.outputBytes)) of tensors")
+
+        // Provenance: the source's sha256 (hashed on a thread of its own while the tensors are
+        // written, then put in place of a placeholder of the same length), the recipe, the
+        // Hearth version.
+        var recipe = "type=\(options.type)"
+        if let t = options.outputTensorType { recipe += " output=\(t)" }
+        if let t = options.tokenEmbeddingType { recipe += " token_embd=\(t)" }
+        for (p, t) in options.tensorTypes { recipe += " \(p)=\(t)" }
+        if allowRequantize { recipe += " requantize" }
+        let placeholder = "sha256:" + String(repeating: "0", count: 64)
+        let provenance: [(String, GGUFValue)] = [
+            ("hearth.quantize.source_digest", .string(reference.stored?.modelDigest.description ?? placeholder)),
+            ("hearth.quantize.recipe", .string(recipe)),
+            ("hearth.quantize.version", .string(hearthVersion)),
+        ]
+        let hashing = SourceDigest(path: reference.stored == nil ? reference.path : nil)
+        let bar = ProgressBar("quantizing", total: plan.outputBytes)
+        do {
+            try Quantizer.run(source: file, plan: plan, fileType: options.type.fileType, provenance: provenance, to: outputPath,
+                              threads: threads, progress: { _, _, bytes, _ in bar.update(bytes) },
+                              finalProvenance: { hashing.wait().map { [("hearth.quantize.source_digest", .string($0.description))] } ?? [] })
+        } catch { bar.finish(); throw CLIError(error.message) }
+        bar.finish()
+        let size = (try? FileManager.default.attributesOfItem(atPath: outputPath)[.size] as? Int) ?? 0
+        let elements = plan.entries.reduce(0) { $0 + $1.tensor.elementCount }
+        print("wrote \(output): \(formatBytes(size)), \(format2(Double(plan.outputBytes * 8) / Double(max(elements, 1)))) bits per weight, in \(format2(Date().timeIntervalSince(start))) s")
+    }
+}
+
+/// The sha256 of a file, computed on a thread of its own (nil path: nothing to compute).
+final class SourceDigest: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Digest?
+
+    init(path: String?) {
+        guard let path else { done.signal(); return }
+        Thread { [self] in
+            var digest = StreamingDigest()
+            if let handle = FileHandle(forReadingAtPath: path) {
+                while let chunk = try? handle.read(upToCount: 8 << 20), !chunk.isEmpty { digest.update(chunk) }
+                try? handle.close()
+                result = digest.finish()
+            }
+            done.signal()
+        }.start()
+    }
+
+    /// The digest, once computed (nil when there was no file, or it could not be read).
+    func wait() -> Digest? {
+        done.wait()
+        return result
+    }
+}

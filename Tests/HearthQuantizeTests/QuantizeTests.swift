@@ -1,0 +1,145 @@
+import Foundation
+import HearthGGUF
+import HearthKernels
+import HearthQuantize
+import HearthTestSupport
+import Testing
+
+@Suite struct QuantizeTests {
+    /// A tiny F32 model file (untied output, so both token_embd and output exist).
+    func tiny(_ dir: TemporaryDirectory, tied: Bool = false) throws -> GGUFFile {
+        var config = TinyModel.Config()
+        config.tiedOutput = tied
+        return try GGUFFile(path: try TinyModel(config).write(in: dir, as: tied ? "tied.gguf" : "tiny.gguf"))
+    }
+
+    func plan(_ file: GGUFFile, _ type: String, _ configure: (inout QuantizePlan.Options) -> Void = { _ in }) throws -> QuantizePlan {
+        var options = QuantizePlan.Options(type: try QuantizeType.named(type))
+        configure(&options)
+        return try QuantizePlan(file: file, options: options)
+    }
+
+    func target(_ plan: QuantizePlan, _ name: String) -> TensorType? { plan.entries.first { $0.tensor.name == name }?.target }
+
+    @Test func theRecipeFollowsLlamaQuantizesRules() throws {
+        let dir = try TemporaryDirectory()
+        let file = try tiny(dir)
+        let p = try plan(file, "q4_0")
+        #expect(target(p, "blk.0.attn_q.weight") == .q4_0)
+        #expect(target(p, "token_embd.weight") == .q4_0, "with a separate output, the embedding takes the main type")
+        #expect(target(p, "output.weight") == .q8_0, "the output tensor is q8_0 (llama-quantize's q6_K only for rows of 256)")
+        #expect(target(p, "blk.0.attn_norm.weight") == .f32, "one-dimensional tensors stay")
+        let tied = try plan(try tiny(dir, tied: true), "q5_1")
+        #expect(target(tied, "token_embd.weight") == .q8_0, "a tied embedding is the output tensor")
+        let f16 = try plan(file, "f16")
+        #expect(target(f16, "output.weight") == .f16 && target(f16, "blk.0.ffn_up.weight") == .f16)
+        let overridden = try plan(file, "q4_0") {
+            $0.outputTensorType = .f16
+            $0.tokenEmbeddingType = .q8_0
+            $0.tensorTypes = [("ffn_(up|gate)", .q5_0), ("attn_.*", .q8_0)]
+        }
+        #expect(target(overridden, "output.weight") == .f16)
+        #expect(target(overridden, "token_embd.weight") == .q8_0)
+        #expect(target(overridden, "blk.1.ffn_up.weight") == .q5_0 && target(overridden, "blk.1.ffn_gate.weight") == .q5_0)
+        #expect(target(overridden, "blk.1.attn_k.weight") == .q8_0)
+        #expect(target(overridden, "blk.1.ffn_down.weight") == .q4_0)
+    }
+
+    @Test func rowsThatDoNotFillBlocksFallBackToF16() throws {
+        let dir = try TemporaryDirectory()
+        var w = GGUFWriter()
+        w.set("general.architecture", .string("llama"))
+        try w.addTensor("blk.0.odd.weight", shape: [48, 4], floats: (0..<192).map { Float($0) / 100 })
+        try w.addTensor("blk.0.even.weight", shape: [64, 2], floats: (0..<128).map { Float($0) / 100 })
+        let path = dir.file("odd.gguf")
+        try w.write(to: path)
+        let p = try plan(try GGUFFile(path: path), "q4_1")
+        #expect(target(p, "blk.0.odd.weight") == .f16)
+        #expect(p.entries.first { $0.tensor.name == "blk.0.odd.weight" }?.note?.contains("f16") == true)
+        #expect(target(p, "blk.0.even.weight") == .q4_1)
+    }
+
+    @Test func requantizingNeedsToBeAskedFor() throws {
+        let dir = try TemporaryDirectory()
+        var config = TinyModel.Config()
+        config.weightType = .q8_0
+        let file = try GGUFFile(path: try TinyModel(config).write(in: dir))
+        #expect(throws: QuantizeError.self) { try plan(file, "q4_0") }
+        let p = try plan(file, "q4_0") { $0.allowRequantize = true }
+        #expect(!p.requantized.isEmpty)
+    }
+
+    @Test(arguments: ["q4_k_m", "Q6_K", "iq2_xs", "q3", ""])
+    func unknownOrUnbuiltTypesAreRefusedByName(name: String) {
+        do {
+            _ = try QuantizeType.named(name)
+            Issue.record("accepted '\(name)'")
+        } catch {
+            #expect(error.message.contains(name.uppercased().isEmpty ? "unknown" : name.uppercased()) || error.message.contains("'\(name)'"))
+        }
+    }
+
+    /// Every tensor of the output is the weight quantizer applied to the source tensor's
+    /// dequantized floats (the independent path: the format table, called here), or the
+    /// source bytes when the type does not change.
+    @Test(arguments: ["q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "f16", "bf16"])
+    func outputTensorsAreTheReferenceQuantizersBytes(type: String) throws {
+        let dir = try TemporaryDirectory()
+        let source = try tiny(dir)
+        let p = try plan(source, type)
+        let out = dir.file("out.gguf")
+        try Quantizer.run(source: source, plan: p, fileType: try QuantizeType.named(type).fileType,
+                          provenance: [("hearth.quantize.recipe", .string("test"))], to: out, threads: 2)
+        let result = try GGUFFile(path: out)
+        #expect(result.int("general.file_type") == Int(try QuantizeType.named(type).fileType))
+        #expect(result.string("hearth.quantize.recipe") == "test")
+        #expect(result.string("general.architecture") == source.string("general.architecture"))
+        for e in p.entries {
+            let t = try #require(result.tensor(e.tensor.name))
+            #expect(t.type == e.target && t.shape == e.tensor.shape)
+            let floats = dequantize(Array(source.data(of: e.tensor)), as: e.tensor.type, count: e.tensor.elementCount)
+            let expected: [UInt8]
+            if e.copies {
+                expected = Array(source.data(of: e.tensor))
+            } else {
+                let q = try #require(e.target.traits.quantizeWeights)
+                var bytes = [UInt8](repeating: 0, count: try #require(e.target.traits.bytes(forElements: floats.count)))
+                floats.withUnsafeBufferPointer { src in bytes.withUnsafeMutableBytes { q(src.baseAddress!, $0.baseAddress!, floats.count) } }
+                expected = bytes
+            }
+            #expect(Array(result.data(of: t)) == expected, "\(e.tensor.name) as \(e.target)")
+        }
+    }
+
+    @Test func aFailedWriteLeavesNothingBehind() throws {
+        let dir = try TemporaryDirectory()
+        var w = GGUFWriter()
+        try w.declareTensor("a.weight", shape: [32, 2], type: .f32)
+        struct Stop: Error {}
+        let path = dir.file("broken.gguf")
+        #expect(throws: Stop.self) { try w.write(to: path) { _, _ in throw Stop() } }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    /// The issue's oracle: an F16 file made from the published SmolLM2 Q4_1 file, quantized back
+    /// to Q4_1, reproduces every tensor of the published file byte for byte.
+    @Test func smolLM2RoundTripsThroughF16ByteForByte() throws {
+        guard let path = try TestPaths.model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
+        let dir = try TemporaryDirectory()
+        let original = try GGUFFile(path: path)
+        let f16Plan = try plan(original, "f16") { $0.allowRequantize = true }
+        try Quantizer.run(source: original, plan: f16Plan, fileType: 1, provenance: [], to: dir.file("f16.gguf"), threads: 2)
+        let f16 = try GGUFFile(path: dir.file("f16.gguf"))
+        #expect(f16.tensors.filter { $0.type.traits.isQuantized }.isEmpty)
+        try Quantizer.run(source: f16, plan: try plan(f16, "q4_1"), fileType: 3, provenance: [], to: dir.file("q4_1.gguf"), threads: 2)
+        let back = try GGUFFile(path: dir.file("q4_1.gguf"))
+        var differing: [String] = []
+        for t in original.tensors {
+            guard let b = back.tensor(t.name), b.type == t.type, Array(back.data(of: b)) == Array(original.data(of: t)) else {
+                differing.append(t.name)
+                continue
+            }
+        }
+        #expect(differing.isEmpty, "\(differing.count) of \(original.tensors.count) tensors differ, such as \(differing.prefix(3))")
+    }
+}
