@@ -3,13 +3,18 @@ import HearthGGUF
 import HearthKernels
 
 /// What `hearth quantize` does to each tensor, decided before anything is written, following
-/// llama-quantize's rules for the types Hearth makes:
+/// llama-quantize's rules (llama-quant.cpp's `llama_tensor_get_type`) for the types Hearth
+/// makes:
 /// - tensors of one dimension, and names not ending in `.weight`, stay as they are (norms);
 /// - the output tensor (`output.weight`, or `token_embd.weight` when the embedding is tied)
-///   is q8_0 for every quantized type: llama-quantize makes it q8_0 when its rows are not a
-///   multiple of 256 and q6_K otherwise, which Hearth cannot make yet (the plan says so);
-/// - `--tensor-type REGEX=TYPE`, `--output-tensor-type`, `--token-embedding-type` override;
-/// - a tensor whose rows do not fill whole blocks of its type falls back to f16, with a note.
+///   is q6_K for every quantized type but q8_0;
+/// - the K mixes give some tensors more bits: attn_v and ffn_down of the first eighth, the
+///   last eighth and every third layer between to q6_K for Q4_K_M and Q5_K_M; the first four
+///   attn_v and the first eighth of ffn_down to q5_K for Q4_K_S;
+/// - `--tensor-type REGEX=TYPE` (which skips the mix's rules), `--output-tensor-type`,
+///   `--token-embedding-type` override;
+/// - a tensor whose rows do not fill whole blocks of its type falls back as llama-quantize
+///   does (q4_K to q5_0, q5_K to q5_1, q6_K to q8_0), then to f16, with a note.
 public struct QuantizePlan: Sendable {
     public struct Entry: Sendable {
         public let tensor: GGUFTensorInfo
@@ -44,6 +49,21 @@ public struct QuantizePlan: Sendable {
         }
         let tiedOutput = file.tensor("output.weight") == nil
         let main = options.type.tensorType
+        let mix = options.type.name.uppercased()
+        let layers = file.int("\(file.architecture ?? "").block_count") ?? 1
+        func isAttentionV(_ name: String) -> Bool {
+            name.contains("attn_v.weight") || name.contains("attn_qkv.weight") || name.contains("attn_kv_b.weight")
+        }
+        let attentionVCount = file.tensors.filter { isAttentionV($0.name) }.count
+        var attentionV = 0, ffnDown = 0
+        /// llama-quantize's "more bits" layers: the first and last eighth, and every third between.
+        func moreBits(_ i: Int, _ n: Int) -> Bool { i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2 }
+        /// The layer of `blk.N.` names (llama-quantize counts tensors in layer order, whatever
+        /// the file's order), else the count so far.
+        func layer(_ name: String, _ counter: Int) -> Int {
+            guard name.hasPrefix("blk."), let n = Int(name.dropFirst(4).prefix { $0.isNumber }) else { return counter }
+            return n
+        }
         var entries: [Entry] = [], requantized: [String] = []
         for t in file.tensors {
             var target = t.type
@@ -54,26 +74,44 @@ public struct QuantizePlan: Sendable {
             if isWeight {
                 let range = NSRange(name.startIndex..., in: name)
                 let isOutput = name == "output.weight" || (tiedOutput && name == "token_embd.weight")
-                if let (_, type) = regexes.first(where: { $0.0.firstMatch(in: name, range: range) != nil }) {
-                    target = type
-                    note = "--tensor-type"
-                } else if isOutput, let type = options.outputTensorType {
+                if isOutput, let type = options.outputTensorType {
                     target = type
                     note = "--output-tensor-type"
-                } else if name == "token_embd.weight", let type = options.tokenEmbeddingType {
+                } else if name == "token_embd.weight" && !isOutput, let type = options.tokenEmbeddingType {
                     target = type
                     note = "--token-embedding-type"
-                } else if isOutput && main.traits.isQuantized && main != .q8_0 {
-                    target = .q8_0
-                    if t.shape[0] % 256 == 0 {
-                        note = "the output tensor: llama-quantize makes it q6_K, which Hearth cannot make yet, so q8_0"
-                    }
+                } else if !main.traits.isQuantized {
+                    target = main
+                } else if let (_, type) = regexes.first(where: { $0.0.firstMatch(in: name, range: range) != nil }) {
+                    target = type
+                    note = "--tensor-type"
+                } else if isOutput {
+                    target = main == .q8_0 ? .q8_0 : .q6_K
+                } else if isAttentionV(name) {
+                    target = main
+                    let i = layer(name, attentionV)
+                    if (mix == "Q4_K_M" || mix == "Q5_K_M") && moreBits(i, attentionVCount) { target = .q6_K }
+                    if mix == "Q4_K_S" && i < 4 { target = .q5_K }
+                    attentionV += 1
+                } else if name.contains("ffn_down") {
+                    target = main
+                    let i = layer(name, ffnDown)
+                    if (mix == "Q4_K_M" || mix == "Q5_K_M") && moreBits(i, layers) { target = .q6_K }
+                    if mix == "Q4_K_S" && i < layers / 8 { target = .q5_K }
+                    ffnDown += 1
                 } else {
                     target = main
                 }
-                if t.shape[0] % target.traits.blockSize != 0 {
-                    note = "rows of \(t.shape[0]) do not fill \(target)'s blocks of \(target.traits.blockSize): f16 instead"
-                    target = .f16
+                if t.shape[0] % target.traits.blockSize != 0 && target.traits.isQuantized {
+                    let fallback: TensorType = switch target {
+                    case .q4_K: .q5_0
+                    case .q5_K: .q5_1
+                    case .q6_K: .q8_0
+                    default: .f16
+                    }
+                    let chosen = t.shape[0] % fallback.traits.blockSize == 0 ? fallback : .f16
+                    note = "rows of \(t.shape[0]) do not fill \(target)'s blocks of \(target.traits.blockSize): \(chosen) instead"
+                    target = chosen
                 }
                 if t.type.traits.isQuantized && target != t.type { requantized.append(name) }
             }

@@ -17,10 +17,15 @@ public struct QuantizeType: Sendable, Equatable, CustomStringConvertible {
         .init(name: "Q5_0", tensorType: .q5_0, fileType: 8),
         .init(name: "Q5_1", tensorType: .q5_1, fileType: 9),
         .init(name: "Q8_0", tensorType: .q8_0, fileType: 7),
+        .init(name: "Q4_K_S", tensorType: .q4_K, fileType: 14),
+        .init(name: "Q4_K_M", tensorType: .q4_K, fileType: 15),
+        .init(name: "Q5_K_S", tensorType: .q5_K, fileType: 16),
+        .init(name: "Q5_K_M", tensorType: .q5_K, fileType: 17),
+        .init(name: "Q6_K", tensorType: .q6_K, fileType: 18),
     ]
 
-    /// llama-quantize's K-quant mixes, which Hearth cannot make yet: refused by name.
-    static let notYet = ["Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"]
+    /// llama-quantize's mixes that Hearth cannot make yet (no q2_K or q3_K quantizer): refused by name.
+    static let notYet = ["Q2_K", "Q2_K_S", "Q3_K_S", "Q3_K_M", "Q3_K_L"]
 
     public var description: String { name }
 
@@ -28,7 +33,7 @@ public struct QuantizeType: Sendable, Equatable, CustomStringConvertible {
     public static func named(_ text: String) throws(QuantizeError) -> QuantizeType {
         if let t = all.first(where: { $0.name.caseInsensitiveCompare(text) == .orderedSame }) { return t }
         if notYet.contains(where: { $0.caseInsensitiveCompare(text) == .orderedSame }) {
-            throw QuantizeError("\(text.uppercased()) is not implemented yet: Hearth has no K-quant quantizers so far; it makes \(all.map(\.name).joined(separator: ", "))")
+            throw QuantizeError("\(text.uppercased()) is not implemented yet: Hearth has no q2_K or q3_K quantizer so far; it makes \(all.map(\.name).joined(separator: ", "))")
         }
         throw QuantizeError("unknown type '\(text)'; Hearth makes \(all.map(\.name).joined(separator: ", "))")
     }

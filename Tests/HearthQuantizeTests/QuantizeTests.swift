@@ -1,5 +1,6 @@
 import Foundation
 import HearthGGUF
+import HearthHub
 import HearthKernels
 import HearthQuantize
 import HearthTestSupport
@@ -69,7 +70,7 @@ import Testing
         #expect(!p.requantized.isEmpty)
     }
 
-    @Test(arguments: ["q4_k_m", "Q6_K", "iq2_xs", "q3", ""])
+    @Test(arguments: ["q3_k_m", "Q2_K", "iq2_xs", "q3", ""])
     func unknownOrUnbuiltTypesAreRefusedByName(name: String) {
         do {
             _ = try QuantizeType.named(name)
@@ -141,5 +142,44 @@ import Testing
             }
         }
         #expect(differing.isEmpty, "\(differing.count) of \(original.tensors.count) tensors differ, such as \(differing.prefix(3))")
+    }
+}
+
+/// llama-quantize's own output as the oracle: for every type Hearth makes, each tensor of
+/// `hearth quantize` has the type and the bytes (sha256) llama-quantize gave it from the same
+/// F16 file (Golden/llama-quantize-smollm2.json, made by scripts/make-quantize-llama-goldens.py).
+@Suite struct AgainstLlamaQuantize {
+    struct Golden: Decodable {
+        let source_sha256: String
+        let cases: [String: [String: String]]
+    }
+
+    @Test func everyTensorMatchesLlamaQuantizeForEveryType() throws {
+        guard let path = try TestPaths.model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
+        let url = try #require(Bundle.module.url(forResource: "Golden/llama-quantize-smollm2", withExtension: "json"))
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
+        let dir = try TemporaryDirectory()
+        let original = try GGUFFile(path: path)
+        var f16Options = QuantizePlan.Options(type: try QuantizeType.named("F16"))
+        f16Options.allowRequantize = true
+        try Quantizer.run(source: original, plan: try QuantizePlan(file: original, options: f16Options), fileType: 1,
+                          provenance: [], to: dir.file("f16.gguf"), threads: 2)
+        let f16 = try GGUFFile(path: dir.file("f16.gguf"))
+        #expect(golden.cases.count == 10)
+        for (type, expected) in golden.cases.sorted(by: { $0.key < $1.key }) {
+            let t = try QuantizeType.named(type)
+            let out = dir.file("\(type).gguf")
+            try Quantizer.run(source: f16, plan: try QuantizePlan(file: f16, options: .init(type: t)), fileType: t.fileType,
+                              provenance: [], to: out, threads: 2)
+            let result = try GGUFFile(path: out)
+            var differing: [String] = []
+            for tensor in result.tensors {
+                let got = "\(tensor.type.description.lowercased()):\(Digest.of(Data(result.data(of: tensor))).hex.prefix(32))"
+                if expected[tensor.name] != got { differing.append("\(tensor.name) \(got) vs \(expected[tensor.name] ?? "missing")") }
+            }
+            #expect(differing.isEmpty && result.tensors.count == expected.count,
+                    "\(type): \(differing.count) of \(expected.count) tensors differ from llama-quantize's, such as \(differing.prefix(2))")
+            try FileManager.default.removeItem(atPath: out)
+        }
     }
 }
