@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import HearthEngine
+import HearthGGUF
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Say what quantizing cost: perplexity, KL divergence and top-1 agreement of a model against its base.",
+        discussion: """
+        Both models evaluate the same chunks of the text, as hearth perplexity does; on each
+        scored token the other's distribution is compared with the base's, as
+        llama-perplexity --kl-divergence does. Prints a Markdown table for a model card.
+
+          hearth compare model-f16.gguf model-q4_k_m.gguf --text wiki.test.raw
+        """)
+
+    @Argument(help: "The base model: a GGUF file or a store name.")
+    var base: String
+    @Argument(help: "The model to compare with it (the same vocabulary).")
+    var other: String
+    @Option(help: "The text file to evaluate on.")
+    var text: String
+    @Option(name: [.customShort("c"), .customLong("ctx")], help: "Chunk size in tokens.")
+    var ctx: Int = 512
+    @Option(name: [.customShort("t"), .long], help: "Threads to compute with (default: the number of cores).")
+    var threads: Int = defaultThreadCount
+
+    func validate() throws {
+        if ctx < 4 || ctx > 1 << 16 { throw ValidationError("--ctx must be between 4 and 65536 (got \(ctx))") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: text) else { throw CLIError("cannot read '\(text)'") }
+        guard let string = String(data: data, encoding: .utf8) else { throw CLIError("'\(text)' is not UTF-8 text") }
+        let baseReference = try ModelReference(base), otherReference = try ModelReference(other)
+        let baseModel = try baseReference.load(), otherModel = try otherReference.load()
+        let tokens = baseModel.tokenizer.encode(string, addSpecial: true, parseSpecial: false)
+        guard otherModel.tokenizer.encode(string, addSpecial: true, parseSpecial: false) == tokens else {
+            throw CLIError("the two models tokenize the text differently; they must share a tokenizer to be compared")
+        }
+        let start = Date()
+        let result: DivergenceReport
+        do throws(EngineError) {
+            result = try ModelComparison.compute(
+                base: try baseModel.makeSession(contextSize: ctx, threads: threads),
+                other: try otherModel.makeSession(contextSize: ctx, threads: threads),
+                tokens: tokens, context: ctx, bos: baseModel.tokenizer.addBOS ? baseModel.tokenizer.bosID : nil) { done, total in
+                    printError("\rchunk \(done)/\(total)  \(format2(Date().timeIntervalSince(start))) s", terminator: "")
+            }
+            printError("")
+        } catch { throw CLIError(error.message) }
+        func bitsPerWeight(_ m: Model) -> String {
+            let weights = m.file.parameterCount, bytes = m.file.tensorBytes
+            return String(format: "%.2f", Double(bytes * 8) / Double(max(weights, 1)))
+        }
+        func row(_ cells: [String]) { print("| " + cells.joined(separator: " | ") + " |") }
+        row(["", baseReference.displayName, otherReference.displayName])
+        row(["---", "---:", "---:"])
+        row(["type", baseModel.file.fileTypeName ?? baseModel.file.predominantTypeName, otherModel.file.fileTypeName ?? otherModel.file.predominantTypeName])
+        row(["file size", formatBytes(baseModel.file.fileSize), formatBytes(otherModel.file.fileSize)])
+        row(["bits per weight", bitsPerWeight(baseModel), bitsPerWeight(otherModel)])
+        row(["perplexity", String(format: "%.4f ± %.4f", result.base.perplexity, result.base.uncertainty),
+             String(format: "%.4f ± %.4f (%+.2f%%)", result.other.perplexity, result.other.uncertainty,
+                    (result.other.perplexity / result.base.perplexity - 1) * 100)])
+        row(["mean KL divergence", "0", String(format: "%.6f ± %.6f", result.meanKL, result.klUncertainty)])
+        row(["top-1 agreement", "100%", String(format: "%.2f%%", result.top1Agreement * 100)])
+        print("\n\(result.scoredTokens) tokens scored in \(result.base.chunks) chunks of \(ctx) of '\((text as NSString).lastPathComponent)'; \(format2(Date().timeIntervalSince(start))) s")
+    }
+}
