@@ -6,9 +6,12 @@
 
 extension KQuants {
     /// ggml's `nearest_int`: round half to even (through the 1.5 * 2^23 trick), for |x| < 2^22.
+    /// A NaN or infinite value (a file with non-finite weights) gives 0, not a trap; the
+    /// callers clamp what they store.
     @inline(__always)
     static func nearestInt(_ x: Float) -> Int32 {
-        Int32(truncatingIfNeeded: Int(x.rounded(.toNearestOrEven)))
+        guard x.isFinite else { return 0 }
+        return Int32(Swift.max(-2_147_483_648, Swift.min(2_147_483_647, x.rounded(.toNearestOrEven))))
     }
 
     /// The ±nmax quantization of `n` values with the scale searched around -nmax / max
@@ -131,8 +134,8 @@ extension KQuants {
                 let sc = p + 4
                 for j in 0..<12 { sc.storeBytes(of: 0, toByteOffset: j, as: UInt8.self) }
                 for j in 0..<8 {
-                    let ls = UInt8(Swift.min(63, nearestInt(invScale * scales[j])))
-                    let lm = UInt8(Swift.min(63, nearestInt(invMin * mins[j])))
+                    let ls = UInt8(clamping: Swift.min(63, nearestInt(invScale * scales[j])))
+                    let lm = UInt8(clamping: Swift.min(63, nearestInt(invMin * mins[j])))
                     if j < 4 {
                         sc.storeBytes(of: ls, toByteOffset: j, as: UInt8.self)
                         sc.storeBytes(of: lm, toByteOffset: j + 4, as: UInt8.self)
@@ -219,7 +222,7 @@ extension KQuants {
                     let dBits = floatToHalf(1 / iscale)
                     p.storeBytes(of: dBits, toByteOffset: 208, as: UInt16.self)
                     for ib in 0..<16 {
-                        p.storeBytes(of: Int8(Swift.min(127, nearestInt(iscale * scales[ib]))), toByteOffset: 192 + ib, as: Int8.self)
+                        p.storeBytes(of: Int8(clamping: Swift.min(127, nearestInt(iscale * scales[ib]))), toByteOffset: 192 + ib, as: Int8.self)
                     }
                     let d = halfToFloat(dBits)
                     for j in 0..<16 {

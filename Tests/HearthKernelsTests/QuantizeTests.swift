@@ -168,6 +168,23 @@ struct QuantizeTests {
     /// Activations come from file contents; an Inf or NaN among them (an overflowing layer, a
     /// corrupt weight) must give garbage, not kill the process.
     /// (An exit test: a trap fails this test instead of ending the whole test run.)
+    /// Weights come from files too: a source with Inf or NaN weights gives garbage blocks
+    /// from `hearth quantize`, not a trap.
+    @Test("quantizing Inf and NaN weights does not crash, in any format")
+    func nonFiniteWeights() async {
+        await #expect(processExitsWith: .success) {
+            for type in TensorType.allCases {
+                guard let quantize = type.traits.quantizeWeights else { continue }
+                for special in [Float.infinity, -.infinity, .nan] {
+                    for x in [[Float](repeating: special, count: 256), (0..<256).map { $0 == 7 ? special : Float($0) / 100 }] {
+                        var out = [UInt8](repeating: 0, count: type.traits.bytes(forElements: 256)!)
+                        x.withUnsafeBufferPointer { src in out.withUnsafeMutableBytes { quantize(src.baseAddress!, $0.baseAddress!, 256) } }
+                    }
+                }
+            }
+        }
+    }
+
     @Test("quantizing Inf and NaN activations does not crash")
     func nonFinite() async {
         await #expect(processExitsWith: .success) {
