@@ -192,31 +192,12 @@ public struct GGUFWriter {
         finished = true
     }
 
-    /// Writes the file atomically: temporary file, fsync, rename.
+    /// Writes the file atomically, every tensor with the data it was added with.
     public func write(to path: String) throws(GGUFError) {
-        let bytes = serialized()
-        let tmp = path + ".partial"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw GGUFError("cannot create '\(tmp)': \(String(cString: strerror(errno)))") }
-        var written = 0
-        let ok = bytes.withUnsafeBytes { buf -> Bool in
-            while written < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + written, buf.count - written)
-                if n <= 0 { return false }
-                written += n
+        do {
+            try write(to: path) { _, info in
+                throw GGUFError("tensor '\(info.name)' was declared without data; write the file with write(to:data:)")
             }
-            return fsync(fd) == 0
-        }
-        let err = errno
-        close(fd)
-        guard ok else {
-            unlink(tmp)
-            throw GGUFError("cannot write '\(path)': \(String(cString: strerror(err)))")
-        }
-        guard rename(tmp, path) == 0 else {
-            let e = errno
-            unlink(tmp)
-            throw GGUFError("cannot rename '\(tmp)' to '\(path)': \(String(cString: strerror(e)))")
-        }
+        } catch let e as GGUFError { throw e } catch { throw GGUFError("cannot write '\(path)': \(error)") }
     }
 }
