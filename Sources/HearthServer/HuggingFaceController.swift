@@ -11,7 +11,6 @@ import Hummingbird
 /// downloader reads (`X-Repo-Commit`, `ETag`, `X-Linked-Etag`, `X-Linked-Size`) and Range.
 struct HuggingFaceController {
     let registry: Registry
-    let fileIO = FileIO()
 
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
@@ -198,23 +197,12 @@ struct HuggingFaceController {
         headers[.eTag] = "\"\(file.blob.digest.hex)\""
         headers[HTTPField.Name("X-Linked-Etag")!] = "\"\(file.blob.digest.hex)\""
         headers[HTTPField.Name("X-Linked-Size")!] = String(size)
-        headers[.acceptRanges] = "bytes"
-        headers[.contentType] = "application/octet-stream"
         headers[.contentDisposition] = "attachment; filename=\"\(fileName)\""
-        var range = 0...max(size - 1, 0)
-        var status = HTTPResponse.Status.ok
-        if let text = request.headers[.range] {
-            guard let r = RegistryController.byteRange(text, size: size) else {
-                headers[.contentRange] = "bytes */\(size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
-            }
-            range = r
-            status = .partialContent
-            headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound)/\(size)"
+        let response = try await FileResponse.make(path: path, size: size, headers: headers, request: request, context: context, head: head)
+        // A download is counted once: when the model file's first byte is sent.
+        if !head && fileName == "model.gguf" && (response.status == .ok || response.headers[.contentRange]?.hasPrefix("bytes 0-") == true) {
+            try? registry.database.countDownload(namespace: name.namespace, name: name.model)
         }
-        headers[.contentLength] = String(size == 0 ? 0 : range.count)
-        if head || size == 0 { return Response(status: status, headers: headers) }
-        if fileName == "model.gguf" && range.lowerBound == 0 { try? registry.database.countDownload(namespace: name.namespace, name: name.model) }
-        return Response(status: status, headers: headers, body: try await fileIO.loadFile(path: path, range: range, context: context, chunkLength: 1 << 20))
+        return response
     }
 }

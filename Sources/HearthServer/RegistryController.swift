@@ -9,7 +9,6 @@ import Hummingbird
 /// Errors are the spec's `{"errors": [{"code", "message"}]}`.
 struct RegistryController {
     let registry: Registry
-    let fileIO = FileIO()
 
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
@@ -117,41 +116,9 @@ struct RegistryController {
         let digest = try context.parameters.require("digest")
         let (path, size) = try registry.blob(digest)
         var headers = HTTPFields()
-        headers[.contentType] = "application/octet-stream"
-        headers[.acceptRanges] = "bytes"
         headers[.eTag] = "\"\(digest)\""
         headers[HTTPField.Name("Docker-Content-Digest")!] = digest
-        var range = 0...(size - 1)
-        var status = HTTPResponse.Status.ok
-        if let text = request.headers[.range] {
-            guard let r = Self.byteRange(text, size: size) else {
-                headers[.contentRange] = "bytes */\(size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
-            }
-            range = r
-            status = .partialContent
-            headers[.contentRange] = "bytes \(r.lowerBound)-\(r.upperBound)/\(size)"
-        }
-        headers[.contentLength] = String(size == 0 ? 0 : range.count)
-        if head || size == 0 { return Response(status: status, headers: headers) }
-        let body = try await fileIO.loadFile(path: path, range: range, context: context, chunkLength: 1 << 20)
-        return Response(status: status, headers: headers, body: body)
-    }
-
-    /// `bytes=a-b`, `bytes=a-` or `bytes=-n` (one range) within a file of `size` bytes.
-    static func byteRange(_ text: String, size: Int) -> ClosedRange<Int>? {
-        guard text.hasPrefix("bytes="), size > 0 else { return nil }
-        let spec = text.dropFirst(6)
-        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return nil }
-        let first = spec[..<dash], last = spec[spec.index(after: dash)...]
-        if first.isEmpty {
-            guard let n = Int(last), n > 0 else { return nil }
-            return max(0, size - n)...(size - 1)
-        }
-        guard let a = Int(first), a >= 0, a < size else { return nil }
-        if last.isEmpty { return a...(size - 1) }
-        guard let b = Int(last), b >= a else { return nil }
-        return a...min(b, size - 1)
+        return try await FileResponse.make(path: path, size: size, headers: headers, request: request, context: context, head: head)
     }
 
     // MARK: uploads

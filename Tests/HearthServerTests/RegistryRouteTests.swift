@@ -104,6 +104,27 @@ struct RegistryRouteTests {
         }
     }
 
+    /// An empty blob (an empty SYSTEM layer, say) is a file of 0 bytes: no range of it exists.
+    @Test func anEmptyBlobIsServedNotCrashedOn() async throws {
+        let hub = try Hub()
+        let app = Application(router: buildHubRouter(registry: hub.registry))
+        let empty = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  // sha256 of no bytes
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v2/alice/m/blobs/uploads/?digest=\(empty)", method: .post, headers: auth(hub.token)) { r in
+                #expect(r.status == .created)
+            }
+            try await client.execute(uri: "/v2/alice/m/blobs/\(empty)", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentLength] == "0" && r.body.readableBytes == 0)
+            }
+            var range = HTTPFields()
+            range[.range] = "bytes=0-10"
+            try await client.execute(uri: "/v2/alice/m/blobs/\(empty)", method: .get, headers: range) { r in
+                #expect(r.status == .rangeNotSatisfiable)
+            }
+        }
+    }
+
     @Test func wrongDigestAndOversizeLeaveNothing() async throws {
         let hub = try Hub()
         let app = Application(router: buildHubRouter(registry: hub.registry))
