@@ -131,9 +131,7 @@ enum LegacyQuants {
     static let quantizeWeightsQ4_0: FormatTraits.Quantize = { src, dst, n in
         for b in 0..<(n / qk) {
             let x = src + b * qk, p = dst + b * 18
-            var amax: Float = 0, maxv: Float = 0
-            for j in 0..<qk where amax < abs(x[j]) { amax = abs(x[j]); maxv = x[j] }
-            let d = maxv / -8
+            let d = signedExtreme(x) / -8
             let id: Float = d != 0 ? 1 / d : 0
             p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
             for j in 0..<16 {
@@ -163,9 +161,7 @@ enum LegacyQuants {
     static let quantizeWeightsQ5_0: FormatTraits.Quantize = { src, dst, n in
         for b in 0..<(n / qk) {
             let x = src + b * qk, p = dst + b * 22
-            var amax: Float = 0, maxv: Float = 0
-            for j in 0..<qk where amax < abs(x[j]) { amax = abs(x[j]); maxv = x[j] }
-            let d = maxv / -16
+            let d = signedExtreme(x) / -16
             let id: Float = d != 0 ? 1 / d : 0
             p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
             var qh: UInt32 = 0
@@ -213,6 +209,14 @@ enum LegacyQuants {
                 p.storeBytes(of: v.isNaN ? 0 : Int8(Swift.max(-127, Swift.min(127, v))), toByteOffset: 2 + j, as: Int8.self)
             }
         }
+    }
+
+    /// The first element of largest magnitude of a block, with its sign.
+    @inline(__always)
+    static func signedExtreme(_ x: UnsafePointer<Float>) -> Float {
+        var amax: Float = 0, maxv: Float = 0
+        for j in 0..<qk where amax < abs(x[j]) { amax = abs(x[j]); maxv = x[j] }
+        return maxv
     }
 
     /// The smallest and largest of a block.
