@@ -17,13 +17,14 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+
+from checks import free_port
 
 PROMPTS = [
     "Once upon a time, in a small village by the sea,",
@@ -35,12 +36,6 @@ PROMPTS = [
     "Dear diary, today something strange happened:",
     "The three laws of motion state that",
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(url, body, timeout=600):

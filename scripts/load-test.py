@@ -17,7 +17,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,13 +24,9 @@ import threading
 import time
 import urllib.request
 
+from checks import free_port
+
 LONG = " ".join(["The committee reviewed the annual report, the budget and the plans for next year."] * 20)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values, p):

@@ -30,28 +30,7 @@ import time
 import urllib.error
 import urllib.request
 
-failures = 0
-
-
-def check(name, ok, detail=""):
-    global failures
-    print(f"{'PASS' if ok else 'FAIL'}: {name}" + (f"\n      {detail}" if detail and not ok else ""), flush=True)
-    if not ok:
-        failures += 1
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from checks import check, finish, sha256, free_port
 
 
 def http(method, url, data=None, token=None, headers=None):
@@ -514,8 +493,7 @@ def main():
     finally:
         hub.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{'all checks passed' if failures == 0 else f'{failures} check(s) failed'}")
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":

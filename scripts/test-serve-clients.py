@@ -28,20 +28,7 @@ import jsonschema
 import ollama
 import openai
 
-failures = 0
-
-
-def check(name, ok, detail=""):
-    global failures
-    print(f"{'PASS' if ok else 'FAIL'}: {name}" + (f"\n      {detail}" if detail and not ok else ""), flush=True)
-    if not ok:
-        failures += 1
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from checks import check, finish, free_port
 
 
 def main():
@@ -81,8 +68,7 @@ def main():
             server.kill()
             check("SIGTERM stops the server cleanly", False, "still running 20 s after SIGTERM")
         shutil.rmtree(home, ignore_errors=True)
-    print(f"{'all checks passed' if failures == 0 else f'{failures} check(s) failed'}")
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 def run_checks(hearth, model_path, model, base):

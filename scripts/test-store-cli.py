@@ -9,7 +9,6 @@
 
     scripts/test-store-cli.py HEARTH_BINARY MODEL.gguf
 """
-import hashlib
 import json
 import os
 import shutil
@@ -19,22 +18,7 @@ import sys
 import tempfile
 import time
 
-failures = 0
-
-
-def check(name, ok, detail=""):
-    global failures
-    print(f"{'PASS' if ok else 'FAIL'}: {name}" + (f"\n      {detail}" if detail and not ok else ""), flush=True)
-    if not ok:
-        failures += 1
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+from checks import check, finish, sha256
 
 
 def consistent(home):
@@ -129,8 +113,7 @@ def main():
         check("removing the last names frees the blob", removed.returncode == 0 and not os.path.exists(blob), removed.stdout + str(left))
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    print(f"{'all checks passed' if failures == 0 else f'{failures} check(s) failed'}")
-    sys.exit(1 if failures else 0)
+    finish()
 
 
 if __name__ == "__main__":
