@@ -23,7 +23,7 @@ from pathlib import Path
 
 import gguf
 
-TYPES = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"]
+TYPES = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"]
 OUT = Path(__file__).resolve().parent.parent / "Tests/HearthQuantizeTests/Golden/llama-quantize-smollm2.json"
 
 

@@ -58,8 +58,8 @@ public struct FormatTraits: Sendable {
         add(.q8_0, "q8_0", 32, 34, .q8_0, LegacyQuants.dequantizeQ8_0, LegacyQuants.quantizeQ8_0, LegacyQuants.dotQ8_0,
             weights: LegacyQuants.quantizeWeightsQ8_0)
         add(.q8_1, "q8_1", 32, 36, .q8_1, LegacyQuants.dequantizeQ8_1, LegacyQuants.quantizeQ8_1, LegacyQuants.dotQ8_1)
-        add(.q2_K, "q2_K", 256, 84, .q8_K, KQuants.dequantizeQ2_K, nil, KQuants.dotQ2_K)
-        add(.q3_K, "q3_K", 256, 110, .q8_K, KQuants.dequantizeQ3_K, nil, KQuants.dotQ3_K)
+        add(.q2_K, "q2_K", 256, 84, .q8_K, KQuants.dequantizeQ2_K, nil, KQuants.dotQ2_K, weights: KQuants.quantizeWeightsQ2_K)
+        add(.q3_K, "q3_K", 256, 110, .q8_K, KQuants.dequantizeQ3_K, nil, KQuants.dotQ3_K, weights: KQuants.quantizeWeightsQ3_K)
         add(.q4_K, "q4_K", 256, 144, .q8_K, KQuants.dequantizeQ4_K, nil, KQuants.dotQ4_K, weights: KQuants.quantizeWeightsQ4_K)
         add(.q5_K, "q5_K", 256, 176, .q8_K, KQuants.dequantizeQ5_K, nil, KQuants.dotQ5_K, weights: KQuants.quantizeWeightsQ5_K)
         add(.q6_K, "q6_K", 256, 210, .q8_K, KQuants.dequantizeQ6_K, nil, KQuants.dotQ6_K, weights: KQuants.quantizeWeightsQ6_K)

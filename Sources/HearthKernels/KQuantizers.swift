@@ -1,5 +1,5 @@
-// Weight quantizers of the K formats q4_K, q5_K and q6_K, as ggml's scalar references
-// (quantize_row_q4_K_ref, ..._q5_K_ref, ..._q6_K_ref in ggml-quants.c, which llama-quantize
+// Weight quantizers of the K formats q2_K, q3_K, q4_K, q5_K and q6_K, as ggml's scalar references
+// (quantize_row_q2_K_ref, ..., quantize_row_q6_K_ref in ggml-quants.c, which llama-quantize
 // runs when it has no importance matrix): each sub-block's scale (and min) is searched for
 // the least weighted squared error, then the scales themselves are quantized to 6 or 8 bits
 // under an f16 super-scale. The layouts are in KQuants.swift.
@@ -52,10 +52,12 @@ extension KQuants {
     }
 
     /// The [0, nmax] quantization of `n` values with a scale and a min, searched over `nstep`
-    /// steps of the scale (ggml's `make_qkx2_quants`, squared error): returns (scale, -min).
+    /// steps of the scale (ggml's `make_qkx2_quants`; the error is squared, or absolute with
+    /// `absoluteError`): returns (scale, -min).
     static func makeQKX2Quants(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
                                _ L: UnsafeMutablePointer<UInt8>, _ Laux: UnsafeMutablePointer<UInt8>,
-                               rmin: Float, rdelta: Float, nstep: Int) -> (scale: Float, min: Float) {
+                               rmin: Float, rdelta: Float, nstep: Int, absoluteError: Bool = false) -> (scale: Float, min: Float) {
+        @inline(__always) func cost(_ diff: Float) -> Float { absoluteError ? abs(diff) : diff * diff }
         var minv = x[0], maxv = x[0]
         var sumW = weights[0], sumX = sumW * x[0]
         for i in 1..<n {
@@ -73,8 +75,7 @@ extension KQuants {
         for i in 0..<n {
             let l = Swift.max(0, Swift.min(nmax, nearestInt(iscale * (x[i] - minv))))
             L[i] = UInt8(l)
-            let diff = scale * Float(l) + minv - x[i]
-            bestError += weights[i] * diff * diff
+            bestError += weights[i] * cost(scale * Float(l) + minv - x[i])
         }
         for step in 0...nstep {
             iscale = (rmin + rdelta * Float(step) + Float(nmax)) / (maxv - minv)
@@ -95,8 +96,7 @@ extension KQuants {
             }
             var error: Float = 0
             for i in 0..<n {
-                let diff = thisScale * Float(Laux[i]) + thisMin - x[i]
-                error += weights[i] * diff * diff
+                error += weights[i] * cost(thisScale * Float(Laux[i]) + thisMin - x[i])
             }
             if error < bestError {
                 for i in 0..<n { L[i] = Laux[i] }
@@ -106,6 +106,164 @@ extension KQuants {
             }
         }
         return (scale, -minv)
+    }
+
+    /// The ±nmax quantization of `n` values for q3_K (ggml's `make_q3_quants` with rmse): a
+    /// first rounding at -nmax / max, then up to 5 passes that move single quants while the
+    /// x²-weighted fit improves. L gets q + nmax in [0, 2 nmax).
+    static func makeQ3Quants(_ n: Int, _ nmax: Int32, _ x: UnsafePointer<Float>, _ L: UnsafeMutablePointer<Int8>) -> Float {
+        var maxv: Float = 0, amax: Float = 0
+        for i in 0..<n where abs(x[i]) > amax { amax = abs(x[i]); maxv = x[i] }
+        if amax < 1e-15 {
+            for i in 0..<n { L[i] = 0 }
+            return 0
+        }
+        let iscale = -Float(nmax) / maxv
+        var sumlx: Float = 0, suml2: Float = 0
+        for i in 0..<n {
+            let l = Swift.max(-nmax, Swift.min(nmax - 1, nearestInt(iscale * x[i])))
+            L[i] = Int8(l)
+            let w = x[i] * x[i]
+            sumlx += w * x[i] * Float(l)
+            suml2 += w * Float(l) * Float(l)
+        }
+        for _ in 0..<5 {
+            var changed = 0
+            for i in 0..<n {
+                let w = x[i] * x[i], li = Float(L[i])
+                var slx = sumlx - w * x[i] * li
+                guard slx > 0 else { continue }
+                var sl2 = suml2 - w * li * li
+                let newL = Swift.max(-nmax, Swift.min(nmax - 1, nearestInt(x[i] * sl2 / slx)))
+                guard newL != Int32(L[i]) else { continue }
+                slx += w * x[i] * Float(newL)
+                sl2 += w * Float(newL) * Float(newL)
+                if sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2 {
+                    L[i] = Int8(newL)
+                    sumlx = slx
+                    suml2 = sl2
+                    changed += 1
+                }
+            }
+            if changed == 0 { break }
+        }
+        for i in 0..<n { L[i] += Int8(nmax) }
+        return suml2 > 0 ? sumlx / suml2 : 0
+    }
+
+    /// The 2-bit field layout q2_K and q3_K share: element 128 h + 32 j + l sits in byte
+    /// 32 h + l at bits 2j.
+    @inline(__always)
+    static func packTwoBitQuants(_ L: UnsafePointer<UInt8>, _ qs: UnsafeMutableRawPointer) {
+        for h in stride(from: 0, to: 256, by: 128) {
+            for l in 0..<32 {
+                let b = L[h + l] | (L[h + l + 32] << 2) | (L[h + l + 64] << 4) | (L[h + l + 96] << 6)
+                qs.storeBytes(of: b, toByteOffset: h / 4 + l, as: UInt8.self)
+            }
+        }
+    }
+
+    /// q2_K: 16 sub-blocks of 16, each with a 4-bit scale and min under f16 d and dmin, found
+    /// by the absolute-error search weighted by |x|.
+    static let quantizeWeightsQ2_K: FormatTraits.Quantize = { src, dst, n in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256 + 16) { l in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 48) { buf in
+                let L = l.baseAddress!, laux = L + 256
+                let weights = buf.baseAddress!, scales = weights + 16, mins = weights + 32
+                for b in 0..<(n / qkK) {
+                    let x = src + b * qkK, p = dst + b * 84
+                    var maxScale: Float = 0, maxMin: Float = 0
+                    for j in 0..<16 {
+                        for i in 0..<16 { weights[i] = abs(x[16 * j + i]) }
+                        let (s, m) = makeQKX2Quants(16, 3, x + 16 * j, weights, L + 16 * j, laux,
+                                                    rmin: -0.5, rdelta: 0.1, nstep: 15, absoluteError: true)
+                        scales[j] = s
+                        mins[j] = m
+                        maxScale = Swift.max(maxScale, s)
+                        maxMin = Swift.max(maxMin, m)
+                    }
+                    // The scales are at most maxScale, so their 4-bit codes need no clamp.
+                    var dBits: UInt16 = 0, dminBits: UInt16 = 0
+                    let scaleInv: Float = maxScale > 0 ? 15 / maxScale : 0, minInv: Float = maxMin > 0 ? 15 / maxMin : 0
+                    for j in 0..<16 {
+                        let code = UInt8(truncatingIfNeeded: nearestInt(scaleInv * scales[j]))
+                            | UInt8(truncatingIfNeeded: nearestInt(minInv * mins[j]) << 4)
+                        p.storeBytes(of: code, toByteOffset: j, as: UInt8.self)
+                    }
+                    if maxScale > 0 { dBits = floatToHalf(maxScale / 15) }
+                    if maxMin > 0 { dminBits = floatToHalf(maxMin / 15) }
+                    p.storeBytes(of: dBits, toByteOffset: 80, as: UInt16.self)
+                    p.storeBytes(of: dminBits, toByteOffset: 82, as: UInt16.self)
+                    let d = halfToFloat(dBits), dmin = halfToFloat(dminBits)
+                    for j in 0..<16 {
+                        let code = p.load(fromByteOffset: j, as: UInt8.self)
+                        let dj = d * Float(code & 0x0f)
+                        if dj == 0 { continue }
+                        let dm = dmin * Float(code >> 4)
+                        for i in 0..<16 {
+                            L[16 * j + i] = UInt8(Swift.max(0, Swift.min(3, nearestInt((x[16 * j + i] + dm) / dj))))
+                        }
+                    }
+                    packTwoBitQuants(L, p + 16)
+                }
+            }
+        }
+    }
+
+    /// q3_K: 16 sub-blocks of 16, each with a signed 6-bit scale under an f16 d; quants in
+    /// [-4, 4) stored as 2 low bits and a high bit.
+    static let quantizeWeightsQ3_K: FormatTraits.Quantize = { src, dst, n in
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { l in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { s in
+                let L = l.baseAddress!, scales = s.baseAddress!
+                for b in 0..<(n / qkK) {
+                    let x = src + b * qkK, p = dst + b * 110
+                    var maxScale: Float = 0, amax: Float = 0
+                    for j in 0..<16 {
+                        scales[j] = makeQ3Quants(16, 4, x + 16 * j, L + 16 * j)
+                        if abs(scales[j]) > amax { amax = abs(scales[j]); maxScale = scales[j] }
+                    }
+                    let sc = p + 96
+                    for j in 0..<12 { sc.storeBytes(of: 0, toByteOffset: j, as: UInt8.self) }
+                    var dBits: UInt16 = 0
+                    if maxScale != 0 {
+                        let iscale = -32 / maxScale
+                        for j in 0..<16 {
+                            let code = UInt8(Swift.max(-32, Swift.min(31, nearestInt(iscale * scales[j]))) + 32)
+                            if j < 8 {
+                                sc.storeBytes(of: code & 0x0f, toByteOffset: j, as: UInt8.self)
+                            } else {
+                                sc.storeBytes(of: sc.load(fromByteOffset: j - 8, as: UInt8.self) | ((code & 0x0f) << 4), toByteOffset: j - 8, as: UInt8.self)
+                            }
+                            let high = sc.load(fromByteOffset: 8 + j % 4, as: UInt8.self) | ((code >> 4) << UInt8(2 * (j / 4)))
+                            sc.storeBytes(of: high, toByteOffset: 8 + j % 4, as: UInt8.self)
+                        }
+                        dBits = floatToHalf(1 / iscale)
+                    }
+                    p.storeBytes(of: dBits, toByteOffset: 108, as: UInt16.self)
+                    let d = halfToFloat(dBits)
+                    for j in 0..<16 {
+                        let low = j < 8 ? sc.load(fromByteOffset: j, as: UInt8.self) & 0x0f : sc.load(fromByteOffset: j - 8, as: UInt8.self) >> 4
+                        let high = (sc.load(fromByteOffset: 8 + j % 4, as: UInt8.self) >> UInt8(2 * (j / 4))) & 3
+                        let dj = d * Float(Int32(low | (high << 4)) - 32)
+                        if dj == 0 { continue }
+                        for i in 0..<16 {
+                            L[16 * j + i] = Int8(Swift.max(-4, Swift.min(3, nearestInt(x[16 * j + i] / dj))) + 4)
+                        }
+                    }
+                    // The high bit of element i goes to hmask[i % 32], bit i / 32; the low two
+                    // bits are packed as q2_K's.
+                    for i in 0..<32 { p.storeBytes(of: 0, toByteOffset: i, as: UInt8.self) }
+                    L.withMemoryRebound(to: UInt8.self, capacity: 256) { U in
+                        for i in 0..<256 where U[i] > 3 {
+                            p.storeBytes(of: p.load(fromByteOffset: i % 32, as: UInt8.self) | UInt8(1 << (i / 32)), toByteOffset: i % 32, as: UInt8.self)
+                            U[i] -= 4
+                        }
+                        packTwoBitQuants(U, p + 32)
+                    }
+                }
+            }
+        }
     }
 
     /// q4_K and q5_K share everything but the quant range and the search: 8 sub-blocks of 32,

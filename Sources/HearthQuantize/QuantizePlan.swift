@@ -8,13 +8,13 @@ import HearthKernels
 /// - tensors of one dimension, and names not ending in `.weight`, stay as they are (norms);
 /// - the output tensor (`output.weight`, or `token_embd.weight` when the embedding is tied)
 ///   is q6_K for every quantized type but q8_0;
-/// - the K mixes give some tensors more bits: attn_v and ffn_down of the first eighth, the
-///   last eighth and every third layer between to q6_K for Q4_K_M and Q5_K_M; the first four
-///   attn_v and the first eighth of ffn_down to q5_K for Q4_K_S;
+/// - the K mixes give some tensors more bits, by category and layer (`mixType`);
 /// - `--tensor-type REGEX=TYPE` (which skips the mix's rules), `--output-tensor-type`,
 ///   `--token-embedding-type` override;
 /// - a tensor whose rows do not fill whole blocks of its type falls back as llama-quantize
-///   does (q4_K to q5_0, q5_K to q5_1, q6_K to q8_0), then to f16, with a note.
+///   does (q2_K and q3_K to q4_0, q4_K to q5_0, q5_K to q5_1, q6_K to q8_0), then to f16,
+///   with a note.
+/// llama-quantize's rules for Falcon, mixtures of experts and 70B models are not carried over.
 public struct QuantizePlan: Sendable {
     public struct Entry: Sendable {
         public let tensor: GGUFTensorInfo
@@ -49,21 +49,12 @@ public struct QuantizePlan: Sendable {
         }
         let tiedOutput = file.tensor("output.weight") == nil
         let main = options.type.tensorType
-        let mix = options.type.name.uppercased()
-        let layers = file.int("\(file.architecture ?? "").block_count") ?? 1
-        func isAttentionV(_ name: String) -> Bool {
-            name.contains("attn_v.weight") || name.contains("attn_qkv.weight") || name.contains("attn_kv_b.weight")
-        }
-        let attentionVCount = file.tensors.filter { isAttentionV($0.name) }.count
-        var attentionV = 0, ffnDown = 0
-        /// llama-quantize's "more bits" layers: the first and last eighth, and every third between.
-        func moreBits(_ i: Int, _ n: Int) -> Bool { i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2 }
-        /// The layer of `blk.N.` names (llama-quantize counts tensors in layer order, whatever
-        /// the file's order), else the count so far.
-        func layer(_ name: String, _ counter: Int) -> Int {
-            guard name.hasPrefix("blk."), let n = Int(name.dropFirst(4).prefix { $0.isNumber }) else { return counter }
-            return n
-        }
+        let arch = file.architecture ?? ""
+        let layers = file.int("\(arch).block_count") ?? 1
+        let heads = file.int("\(arch).attention.head_count") ?? 1
+        let groupSize = heads / Swift.max(1, file.int("\(arch).attention.head_count_kv") ?? heads)
+        let attentionVCount = file.tensors.filter { Category(name: $0.name) == .attentionV }.count
+        var counters: [Category: Int] = [:]
         var entries: [Entry] = [], requantized: [String] = []
         for t in file.tensors {
             var target = t.type
@@ -74,6 +65,7 @@ public struct QuantizePlan: Sendable {
             if isWeight {
                 let range = NSRange(name.startIndex..., in: name)
                 let isOutput = name == "output.weight" || (tiedOutput && name == "token_embd.weight")
+                let category = Category(name: name)
                 if isOutput, let type = options.outputTensorType {
                     target = type
                     note = "--output-tensor-type"
@@ -87,23 +79,18 @@ public struct QuantizePlan: Sendable {
                     note = "--tensor-type"
                 } else if isOutput {
                     target = main == .q8_0 ? .q8_0 : .q6_K
-                } else if isAttentionV(name) {
-                    target = main
-                    let i = layer(name, attentionV)
-                    if (mix == "Q4_K_M" || mix == "Q5_K_M") && moreBits(i, attentionVCount) { target = .q6_K }
-                    if mix == "Q4_K_S" && i < 4 { target = .q5_K }
-                    attentionV += 1
-                } else if name.contains("ffn_down") {
-                    target = main
-                    let i = layer(name, ffnDown)
-                    if (mix == "Q4_K_M" || mix == "Q5_K_M") && moreBits(i, layers) { target = .q6_K }
-                    if mix == "Q4_K_S" && i < layers / 8 { target = .q5_K }
-                    ffnDown += 1
                 } else {
-                    target = main
+                    // llama-quantize counts tensors of a category in layer order, whatever the
+                    // file's order: the layer is the `blk.N` number where there is one.
+                    let counter = counters[category, default: 0]
+                    counters[category] = counter + 1
+                    let i = Self.layer(of: name) ?? counter
+                    let n = category == .attentionV ? attentionVCount : layers
+                    target = Self.mixType(options.type.name.uppercased(), main: main, category: category, layer: i, of: n, groupSize: groupSize)
                 }
                 if t.shape[0] % target.traits.blockSize != 0 && target.traits.isQuantized {
                     let fallback: TensorType = switch target {
+                    case .q2_K, .q3_K: .q4_0
                     case .q4_K: .q5_0
                     case .q5_K: .q5_1
                     case .q6_K: .q8_0
@@ -122,6 +109,53 @@ public struct QuantizePlan: Sendable {
         }
         self.entries = entries
         self.requantized = requantized
+    }
+
+    /// The kinds of tensor llama-quantize's mixes treat apart, by name.
+    enum Category: Hashable {
+        case attentionV, attentionOutput, ffnDown, other
+
+        init(name: String) {
+            if name.contains("attn_v.weight") || name.contains("attn_qkv.weight") || name.contains("attn_kv_b.weight") {
+                self = .attentionV
+            } else if name.contains("attn_output.weight") {
+                self = .attentionOutput
+            } else if name.contains("ffn_down") {
+                self = .ffnDown
+            } else {
+                self = .other
+            }
+        }
+    }
+
+    /// The `N` of a `blk.N.` name.
+    static func layer(of name: String) -> Int? {
+        guard name.hasPrefix("blk.") else { return nil }
+        return Int(name.dropFirst(4).prefix { $0.isNumber })
+    }
+
+    /// The type a mix gives a tensor of `category` in layer `i` of `n` (llama-quantize's
+    /// `llama_tensor_get_type_impl` for these types): more bits for the tensors that hurt
+    /// most, attn_v and ffn_down, most of all in the first and last layers.
+    static func mixType(_ mix: String, main: TensorType, category: Category, layer i: Int, of n: Int, groupSize: Int) -> TensorType {
+        /// The first and last eighth, and every third layer between.
+        let moreBits = i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2
+        switch (category, mix) {
+        case (.attentionV, "Q2_K"): return groupSize >= 4 ? .q4_K : .q3_K
+        case (.attentionV, "Q3_K_M"): return i < 2 ? .q5_K : .q4_K
+        case (.attentionV, "Q3_K_L"): return .q5_K
+        case (.attentionV, "Q4_K_M"), (.attentionV, "Q5_K_M"): return moreBits ? .q6_K : main
+        case (.attentionV, "Q4_K_S"): return i < 4 ? .q5_K : main
+        case (.ffnDown, "Q2_K"): return .q3_K
+        case (.ffnDown, "Q3_K_M"): return i < n / 16 ? .q5_K : .q4_K
+        case (.ffnDown, "Q3_K_L"): return .q5_K
+        case (.ffnDown, "Q4_K_M"), (.ffnDown, "Q5_K_M"): return moreBits ? .q6_K : main
+        case (.ffnDown, "Q4_K_S"): return i < n / 8 ? .q5_K : main
+        case (.attentionOutput, "Q2_K"): return .q3_K
+        case (.attentionOutput, "Q3_K_M"): return .q4_K
+        case (.attentionOutput, "Q3_K_L"): return .q5_K
+        default: return main
+        }
     }
 
     /// Output bytes of the tensor data.

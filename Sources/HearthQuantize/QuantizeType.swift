@@ -17,6 +17,10 @@ public struct QuantizeType: Sendable, Equatable, CustomStringConvertible {
         .init(name: "Q5_0", tensorType: .q5_0, fileType: 8),
         .init(name: "Q5_1", tensorType: .q5_1, fileType: 9),
         .init(name: "Q8_0", tensorType: .q8_0, fileType: 7),
+        .init(name: "Q2_K", tensorType: .q2_K, fileType: 10),
+        .init(name: "Q3_K_S", tensorType: .q3_K, fileType: 11),
+        .init(name: "Q3_K_M", tensorType: .q3_K, fileType: 12),
+        .init(name: "Q3_K_L", tensorType: .q3_K, fileType: 13),
         .init(name: "Q4_K_S", tensorType: .q4_K, fileType: 14),
         .init(name: "Q4_K_M", tensorType: .q4_K, fileType: 15),
         .init(name: "Q5_K_S", tensorType: .q5_K, fileType: 16),
@@ -24,16 +28,21 @@ public struct QuantizeType: Sendable, Equatable, CustomStringConvertible {
         .init(name: "Q6_K", tensorType: .q6_K, fileType: 18),
     ]
 
-    /// llama-quantize's mixes that Hearth cannot make yet (no q2_K or q3_K quantizer): refused by name.
-    static let notYet = ["Q2_K", "Q2_K_S", "Q3_K_S", "Q3_K_M", "Q3_K_L"]
+    /// llama-quantize's types Hearth does not make, refused by name rather than as unknown.
+    static func notMade(_ text: String) -> String? {
+        let name = text.uppercased()
+        if name == "Q2_K_S" { return "Q2_K_S needs an importance matrix, which Hearth does not compute yet" }
+        if name.hasPrefix("IQ") || name.hasPrefix("TQ") || name == "MXFP4_MOE" { return "Hearth has no \(name) quantizer" }
+        return nil
+    }
 
     public var description: String { name }
 
     /// The type called `name` (case-insensitive), or an error saying which names there are.
     public static func named(_ text: String) throws(QuantizeError) -> QuantizeType {
         if let t = all.first(where: { $0.name.caseInsensitiveCompare(text) == .orderedSame }) { return t }
-        if notYet.contains(where: { $0.caseInsensitiveCompare(text) == .orderedSame }) {
-            throw QuantizeError("\(text.uppercased()) is not implemented yet: Hearth has no q2_K or q3_K quantizer so far; it makes \(all.map(\.name).joined(separator: ", "))")
+        if let why = notMade(text) {
+            throw QuantizeError("\(why); it makes \(all.map(\.name).joined(separator: ", "))")
         }
         throw QuantizeError("unknown type '\(text)'; Hearth makes \(all.map(\.name).joined(separator: ", "))")
     }

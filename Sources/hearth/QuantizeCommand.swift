@@ -10,12 +10,12 @@ struct QuantizeCommand: ParsableCommand {
         commandName: "quantize",
         abstract: "Make a GGUF file smaller: store its weights in a quantized type.",
         discussion: """
-        Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K_S, Q4_K_M, Q5_K_S,
-        Q5_K_M, Q6_K (Q2_K and Q3_K are not implemented yet). The quantizers and the
-        per-tensor recipe are llama-quantize's, byte for byte: norms are kept, the output
-        tensor is q6_K, the _M mixes give some attn_v and ffn_down tensors more bits, and a
-        tensor whose rows do not fill whole blocks falls back to a smaller block type; the
-        notes printed first say which.
+        Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L,
+        Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K. The quantizers and the per-tensor recipe are
+        llama-quantize's (without an importance matrix), byte for byte: norms are kept, the
+        output tensor is q6_K, the _M and _L mixes (and Q2_K) give attn_v, attn_output and
+        ffn_down tensors more bits, and a tensor whose rows do not fill whole blocks falls
+        back to a smaller block type; the notes printed first say which.
         The output records general.file_type, general.quantization_version, and where it
         came from (hearth.quantize.*).
 
@@ -28,7 +28,7 @@ struct QuantizeCommand: ParsableCommand {
     var source: String
     @Argument(help: "The output GGUF file.")
     var output: String
-    @Option(help: "The type: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M or Q6_K.")
+    @Option(help: "The type: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M or Q6_K.")
     var type: String
     @Flag(name: .customLong("allow-requantize"), help: "Quantize tensors that are quantized already (loses more quality than starting from F16).")
     var allowRequantize = false

@@ -46,6 +46,36 @@ import Testing
         #expect(target(overridden, "blk.1.ffn_down.weight") == .q4_0)
     }
 
+    /// llama-quant.cpp's rules for Q2_K and the Q3_K mixes (the written spec, restated):
+    /// attn_v, attn_output and ffn_down get more bits; Q2_K's attn_v is q4_K when 4 or more
+    /// query heads share a key head.
+    @Test func theLowBitMixesGiveSensitiveTensorsMoreBits() throws {
+        let dir = try TemporaryDirectory()
+        func model(kvHeads: Int) throws -> GGUFFile {
+            var config = TinyModel.Config()
+            (config.dim, config.ff, config.nHeads, config.nKVHeads, config.tiedOutput) = (256, 256, 8, kvHeads, false)
+            return try GGUFFile(path: try TinyModel(config).write(in: dir, as: "kv\(kvHeads).gguf"))
+        }
+        let grouped = try model(kvHeads: 2), wide = try model(kvHeads: 4)
+        let q2 = try plan(grouped, "Q2_K")
+        #expect(target(q2, "blk.1.attn_q.weight") == .q2_K && target(q2, "blk.1.ffn_up.weight") == .q2_K)
+        #expect(target(q2, "blk.0.attn_v.weight") == .q4_K, "8 query heads over 2 key heads")
+        #expect(target(try plan(wide, "Q2_K"), "blk.0.attn_v.weight") == .q3_K, "8 query heads over 4 key heads")
+        #expect(target(q2, "blk.1.ffn_down.weight") == .q3_K && target(q2, "blk.1.attn_output.weight") == .q3_K)
+        #expect(target(q2, "output.weight") == .q6_K)
+        let s = try plan(grouped, "Q3_K_S")
+        #expect(["blk.0.attn_v.weight", "blk.1.ffn_down.weight", "blk.1.attn_output.weight", "token_embd.weight"].allSatisfy { target(s, $0) == .q3_K })
+        let m = try plan(grouped, "Q3_K_M")
+        #expect(target(m, "blk.1.attn_v.weight") == .q5_K, "the first two attn_v")
+        #expect(target(m, "blk.1.ffn_down.weight") == .q4_K && target(m, "blk.0.attn_output.weight") == .q4_K)
+        #expect(target(m, "blk.0.ffn_gate.weight") == .q3_K)
+        let l = try plan(grouped, "Q3_K_L")
+        #expect(["blk.1.attn_v.weight", "blk.0.ffn_down.weight", "blk.1.attn_output.weight"].allSatisfy { target(l, $0) == .q5_K })
+        #expect(target(l, "blk.1.attn_k.weight") == .q3_K)
+        let narrow = try plan(try tiny(dir), "Q3_K_S")
+        #expect(target(narrow, "blk.0.attn_q.weight") == .q4_0, "rows of 64 cannot hold q3_K's blocks of 256: q4_0, as llama-quantize")
+    }
+
     @Test func rowsThatDoNotFillBlocksFallBackToF16() throws {
         let dir = try TemporaryDirectory()
         var w = GGUFWriter()
@@ -70,7 +100,7 @@ import Testing
         #expect(!p.requantized.isEmpty)
     }
 
-    @Test(arguments: ["q3_k_m", "Q2_K", "iq2_xs", "q3", ""])
+    @Test(arguments: ["q2_k_s", "iq2_xs", "q3", "Q7_K", ""])
     func unknownOrUnbuiltTypesAreRefusedByName(name: String) {
         do {
             _ = try QuantizeType.named(name)
@@ -165,7 +195,7 @@ import Testing
         try Quantizer.run(source: original, plan: try QuantizePlan(file: original, options: f16Options), fileType: 1,
                           provenance: [], to: dir.file("f16.gguf"), threads: 2)
         let f16 = try GGUFFile(path: dir.file("f16.gguf"))
-        #expect(golden.cases.count == 10)
+        #expect(golden.cases.count == 14)
         for (type, expected) in golden.cases.sorted(by: { $0.key < $1.key }) {
             let t = try QuantizeType.named(type)
             let out = dir.file("\(type).gguf")
