@@ -5,7 +5,8 @@
 # official `openai`, `ollama` and `huggingface_hub` Python clients (installed from PyPI the first time, with
 # jsonschema to validate constrained output, into .build/venv-clients), and tests the model
 # store and the hub through the binary (imports and pulls killed part way, concurrent imports
-# and pushes, digests, access). Extra arguments go to
+# and pushes, digests, access), and `hearth convert` against folders the official transformers
+# library writes (torch and transformers in ~/.cache/hearth/venv-transformers). Extra arguments go to
 # `swift test`; with arguments, the client test is skipped (a filtered run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,3 +40,12 @@ python3 scripts/test-store-cli.py "$bin" "$model"
 
 echo "== the hub: push, pull, resume, digests, access, throughput against curl" >&2
 "$venv/bin/python" scripts/test-hub.py "$bin" "$model"
+
+echo "== hearth convert against folders transformers writes (SmolLM2, Qwen2.5)" >&2
+# torch and transformers take 5 GB: kept beside the model cache, made once.
+tvenv="$HOME/.cache/hearth/venv-transformers"
+if [ ! -x "$tvenv/bin/python" ] || ! "$tvenv/bin/python" -c "import torch, transformers, accelerate, gguf" 2> /dev/null; then
+  python3 -m venv "$tvenv"
+  "$tvenv/bin/pip" install --quiet torch==2.15.0 transformers==5.24.0 accelerate==1.15.0 gguf==0.19.0 numpy
+fi
+"$tvenv/bin/python" scripts/test-convert.py "$bin" "$model" "$(scripts/fetch-models.sh qwen2.5-coder)"
