@@ -53,7 +53,9 @@ public final class MatrixProduct: @unchecked Sendable {
             packedKernel = nil
             groupBytes = 0
         }
-        rowKernel = path.simdCode.flatMap { hearth_simd_matmul($0, ggml) }
+        // The float formats' kernels step 8 elements at a time.
+        let kernelFits = type.traits.isQuantized || k % 8 == 0
+        rowKernel = kernelFits ? path.simdCode.flatMap { hearth_simd_matmul($0, ggml) } : nil
         self.path = (packedKernel != nil || rowKernel != nil) ? path : .portable
     }
 

@@ -298,6 +298,41 @@ HS_INLINE void tile_q6_K(const int R, const int C, const uint8_t *w, size_t ws, 
     HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]);
 }
 
+// MARK: float formats against f32 activations
+
+/// Weights in f32, f16 or bf16 against f32 activations, 8 elements per step (the caller
+/// keeps k a multiple of 8). `LOAD` turns 8 stored weights at `p` into floats.
+#define HS_FLOAT_TILE(NAME, STEP_BYTES, LOAD)                                                      \
+HS_INLINE void NAME(const int R, const int C, const uint8_t *w, size_t ws, const uint8_t *x,       \
+                    size_t xs, float *y, size_t ys, long nb) {                                     \
+    __m256 acc[4][4];                                                                              \
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps(); \
+    for (long b = 0; b < nb; b++) {                                                                \
+        __m256 wv[4];                                                                              \
+        HS_UNROLL for (int r = 0; r < R; r++) {                                                    \
+            const uint8_t *p = w + r * ws + b * (STEP_BYTES);                                      \
+            prefetch_weights(p);                                                                   \
+            wv[r] = LOAD(p);                                                                       \
+        }                                                                                          \
+        HS_UNROLL for (int c = 0; c < C; c++) {                                                    \
+            __m256 a = _mm256_loadu_ps((const float *)(x + c * xs) + b * 8);                       \
+            HS_UNROLL for (int r = 0; r < R; r++) acc[r][c] = _mm256_fmadd_ps(wv[r], a, acc[r][c]); \
+        }                                                                                          \
+    }                                                                                              \
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]); \
+}
+
+HS_INLINE __m256 load_f32x8(const uint8_t *p) { return _mm256_loadu_ps((const float *)p); }
+HS_INLINE __m256 load_f16x8(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+/// bf16 is the upper half of an f32.
+HS_INLINE __m256 load_bf16x8(const uint8_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+HS_FLOAT_TILE(tile_f32, 32, load_f32x8)
+HS_FLOAT_TILE(tile_f16, 16, load_f16x8)
+HS_FLOAT_TILE(tile_bf16, 16, load_bf16x8)
+
 // MARK: drivers
 
 /// Columns are taken in chunks that stay in the L1/L2 caches while every row tile passes over
@@ -335,10 +370,17 @@ HS_DEFINE_MATMUL(matmul_q5_0, tile_q5_0, 32, 4)
 HS_DEFINE_MATMUL(matmul_q8_0, tile_q8_0, 32, 4)
 HS_DEFINE_MATMUL(matmul_q4_K, tile_q4_K, 256, 2)
 HS_DEFINE_MATMUL(matmul_q6_K, tile_q6_K, 256, 2)
+// 4 rows x 2 columns of float accumulators, the 4 weight vectors and one activation fit in 16 registers.
+HS_DEFINE_MATMUL(matmul_f32, tile_f32, 8, 2)
+HS_DEFINE_MATMUL(matmul_f16, tile_f16, 8, 2)
+HS_DEFINE_MATMUL(matmul_bf16, tile_bf16, 8, 2)
 
 /// This path's kernel for ggml type `type`, or NULL.
 hearth_matmul_fn HS_LOOKUP(int type) {
     switch (type) {
+        case 0: return matmul_f32;
+        case 1: return matmul_f16;
+        case 30: return matmul_bf16;
         case 2: return matmul_q4_0;
         case 3: return matmul_q4_1;
         case 6: return matmul_q5_0;

@@ -15,10 +15,12 @@ struct MatrixProductTests {
     /// ulps of the magnitude. The worst seen over the cases below was 6e-8 (q6_K); a kernel that drops or doubles one block lands far outside.
     static let reorderBudget = ErrorBudget("matrix product, summation order only", relative: 1e-5)
 
-    static let formats: [TensorType] = TensorType.allCases.filter { $0.traits.isQuantized && $0.dotPartnerHasQuantizer && $0 != .q8_1 && $0 != .q8_K }
+    static let formats: [TensorType] = TensorType.allCases.filter {
+        ($0.traits.isQuantized && $0.dotPartnerHasQuantizer && $0 != .q8_1 && $0 != .q8_K) || [.f32, .f16, .bf16].contains($0)
+    }
     static let k = 512
     /// The formats the x86 paths have kernels for; the others run the portable code on every path.
-    static let fastFormats: Set<TensorType> = [.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K]
+    static let fastFormats: Set<TensorType> = [.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K, .f32, .f16, .bf16]
 
     struct Case: CustomTestStringConvertible, Sendable {
         let type: TensorType, path: KernelPath, rows: Int, cols: Int

@@ -22,7 +22,7 @@ int hearth_simd_supported(int path);
 
 /// y[c * y_stride + r] = dot(row r of w, column c of x) for r < rows, c < cols.
 /// Rows of w are `k` elements in the weight format, `w_stride` bytes apart; columns of x are
-/// `k` elements in that format's ggml partner (q8_0, q8_1 or q8_K), `x_stride` bytes apart.
+/// `k` elements in that format's ggml partner (q8_0, q8_1 or q8_K; f32 for the float formats), `x_stride` bytes apart.
 typedef void (*hearth_matmul_fn)(const void *w, size_t w_stride, const void *x, size_t x_stride,
                                  float *y, size_t y_stride, long rows, long cols, long k);
 
