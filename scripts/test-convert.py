@@ -13,6 +13,8 @@ order and saves a Hugging Face folder (scripts/make-hf-folder.py; cached under
   published file's q8_0 embedding, gives every tensor of the published file byte for byte, the
   same tokenizer (tokens, types, merges, special ids, chat template), and the same greedy
   text on the shared vectors' prompts; the F16 conversion does too.
+- `hearth quantize --report` on the F16 conversion: the table agrees with `hearth perplexity`
+  and the files.
 - Qwen2.5 (qwen2), bfloat16: every tensor of the conversion equals the published file's
   dequantized weights rounded to bfloat16 (numpy's rounding here), with the same tokenizer.
 - Bad folders (none, no config.json, bad JSON, an unknown architecture, a truncated
@@ -138,6 +140,30 @@ def test_smollm2(hearth, model, work):
               a.returncode == 0 and a.stdout == b.stdout and a.stdout.strip() != "", f"{a.stdout[:100]!r} vs {b.stdout[:100]!r} {b.stderr[-200:]}")
 
 
+def test_report(hearth, work):
+    """`hearth quantize --report`: the table's base perplexity is `hearth perplexity`'s on the
+    same text and chunks, the sizes are the files', and the quantized model diverges a little."""
+    f16 = f"{work}/smollm2-f16.gguf"
+    text = f"{work}/report.txt"
+    Path(text).write_text(Path(ROOT.parent / "shared/vectors/ppl-text.txt").read_text()[:5000])
+    out = f"{work}/report-q4_k_m.gguf"
+    r = run(hearth, "quantize", f16, out, "--type", "Q4_K_M", "--report", "--text", text, "--ctx", "256")
+    check("quantize --report runs", r.returncode == 0, r.stderr[-500:])
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:4]] for line in r.stdout.splitlines() if line.startswith("| ")}
+    p = run(hearth, "perplexity", f16, text, "--ctx", "256")
+    expected = next((line.split("=")[1].split("+/-")[0].strip() for line in p.stdout.splitlines() + p.stderr.splitlines() if "Final estimate" in line), None)
+    check("the report's base perplexity is hearth perplexity's", expected is not None and rows.get("perplexity", [""])[0].startswith(expected),
+          f"{rows.get('perplexity')} vs {expected}")
+    mib = lambda path: f"{os.path.getsize(path) / (1 << 20):.2f} MiB"
+    check("the report gives both files' sizes", rows.get("file size") == [mib(f16), mib(out)], f"{rows.get('file size')}")
+    kl = float(rows.get("mean KL divergence", ["", "nan"])[1].split()[0])
+    top1 = float(rows.get("top-1 agreement", ["", "nan"])[1].rstrip("%"))
+    check("Q4_K_M diverges a little from F16: 0 < KL < 0.5, top-1 agreement between 50% and 100%", 0 < kl < 0.5 and 50 < top1 < 100, f"{kl} {top1}")
+    check("the report times generation of both", "generation, tokens/s" in rows, r.stdout[-300:])
+    r = run(hearth, "quantize", f16, f"{work}/no.gguf", "--type", "Q4_0", "--report")
+    check("--report without --text is refused before quantizing", r.returncode != 0 and "--text" in r.stderr and not os.path.exists(f"{work}/no.gguf"))
+
+
 def bf16_round(x):
     """numpy float32 to bfloat16 and back, rounding to nearest even (as torch casts)."""
     bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
@@ -213,6 +239,7 @@ def main():
     work = tempfile.mkdtemp(prefix="hearth-convert-")
     try:
         test_smollm2(hearth, smollm2, work)
+        test_report(hearth, work)
         if len(sys.argv) == 4:
             test_qwen2(hearth, sys.argv[3], work)
         test_errors(hearth, smollm2, work)

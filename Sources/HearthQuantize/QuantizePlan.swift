@@ -97,7 +97,7 @@ public struct QuantizePlan: Sendable {
                     default: .f16
                     }
                     let chosen = t.shape[0] % fallback.traits.blockSize == 0 ? fallback : .f16
-                    note = "rows of \(t.shape[0]) do not fill \(target)'s blocks of \(target.traits.blockSize): \(chosen) instead"
+                    note = "rows of \(t.shape[0]) do not fill \(target)'s blocks of \(target.traits.blockSize): \(chosen) instead, as llama-quantize does"
                     target = chosen
                 }
                 if t.type.traits.isQuantized && target != t.type { requantized.append(name) }
@@ -131,7 +131,7 @@ public struct QuantizePlan: Sendable {
     /// The `N` of a `blk.N.` name.
     static func layer(of name: String) -> Int? {
         guard name.hasPrefix("blk.") else { return nil }
-        return Int(name.dropFirst(4).prefix { $0.isNumber })
+        return Int(name.dropFirst(4).prefix { ("0"..."9").contains($0) })
     }
 
     /// The type a mix gives a tensor of `category` in layer `i` of `n` (llama-quantize's
@@ -156,6 +156,13 @@ public struct QuantizePlan: Sendable {
         case (.attentionOutput, "Q3_K_L"): return .q5_K
         default: return main
         }
+    }
+
+    /// The notes, each once, with the tensors it applies to: (note, tensor names).
+    public var notes: [(note: String, tensors: [String])] {
+        var byNote: [String: [String]] = [:]
+        for e in entries { if let note = e.note { byNote[note, default: []].append(e.tensor.name) } }
+        return byNote.map { ($0.key, $0.value) }.sorted { $0.note < $1.note }
     }
 
     /// Output bytes of the tensor data.

@@ -32,9 +32,19 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
+        print(try QualityReport.make(base: try ModelReference(base), other: try ModelReference(other), text: text, ctx: ctx, threads: threads))
+    }
+}
+
+/// What `hearth compare` and `hearth quantize --report` print: a Markdown table of a model
+/// against its base, for a model card.
+enum QualityReport {
+    /// Tokens generated per timed run of the speed rows, and runs per model (alternating).
+    static let speedTokens = 64, speedRuns = 3
+
+    static func make(base baseReference: ModelReference, other otherReference: ModelReference, text: String, ctx: Int, threads: Int) throws -> String {
         guard let data = FileManager.default.contents(atPath: text) else { throw CLIError("cannot read '\(text)'") }
         guard let string = String(data: data, encoding: .utf8) else { throw CLIError("'\(text)' is not UTF-8 text") }
-        let baseReference = try ModelReference(base), otherReference = try ModelReference(other)
         let baseModel = try baseReference.load(), otherModel = try otherReference.load()
         let tokens = baseModel.tokenizer.encode(string, addSpecial: true, parseSpecial: false)
         guard otherModel.tokenizer.encode(string, addSpecial: true, parseSpecial: false) == tokens else {
@@ -42,6 +52,7 @@ struct CompareCommand: ParsableCommand {
         }
         let start = Date()
         let result: DivergenceReport
+        let speeds: (base: Double, other: Double)
         do throws(EngineError) {
             result = try ModelComparison.compute(
                 base: try baseModel.makeSession(contextSize: ctx, threads: threads),
@@ -50,12 +61,15 @@ struct CompareCommand: ParsableCommand {
                     printError("\rchunk \(done)/\(total)  \(format2(Date().timeIntervalSince(start))) s", terminator: "")
             }
             printError("")
+            printError("timing generation: \(speedRuns) runs of \(speedTokens) tokens each, alternating")
+            speeds = try generationSpeeds(baseModel, otherModel, threads: threads)
         } catch { throw CLIError(error.message) }
         func bitsPerWeight(_ m: Model) -> String {
             let weights = m.file.parameterCount, bytes = m.file.tensorBytes
             return String(format: "%.2f", Double(bytes * 8) / Double(max(weights, 1)))
         }
-        func row(_ cells: [String]) { print("| " + cells.joined(separator: " | ") + " |") }
+        var lines: [String] = []
+        func row(_ cells: [String]) { lines.append("| " + cells.joined(separator: " | ") + " |") }
         row(["", baseReference.displayName, otherReference.displayName])
         row(["---", "---:", "---:"])
         row(["type", baseModel.file.fileTypeName ?? baseModel.file.predominantTypeName, otherModel.file.fileTypeName ?? otherModel.file.predominantTypeName])
@@ -66,6 +80,29 @@ struct CompareCommand: ParsableCommand {
                     (result.other.perplexity / result.base.perplexity - 1) * 100)])
         row(["mean KL divergence", "0", String(format: "%.6f ± %.6f", result.meanKL, result.klUncertainty)])
         row(["top-1 agreement", "100%", String(format: "%.2f%%", result.top1Agreement * 100)])
-        print("\n\(result.scoredTokens) tokens scored in \(result.base.chunks) chunks of \(ctx) of '\((text as NSString).lastPathComponent)'; \(format2(Date().timeIntervalSince(start))) s")
+        row(["generation, tokens/s", String(format: "%.1f", speeds.base), String(format: "%.1f (%.2f×)", speeds.other, speeds.other / speeds.base)])
+        lines.append("")
+        lines.append("\(result.scoredTokens) tokens scored in \(result.base.chunks) chunks of \(ctx) of '\((text as NSString).lastPathComponent)'; generation: median of \(speedRuns) runs of \(speedTokens) tokens, \(threads) threads; \(format2(Date().timeIntervalSince(start))) s")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Tokens per second of one-token steps (the generation loop without sampling), median of
+    /// `speedRuns` runs per model, the two models taking turns so that both see the machine's
+    /// same moments.
+    static func generationSpeeds(_ a: Model, _ b: Model, threads: Int) throws(EngineError) -> (base: Double, other: Double) {
+        var seconds: [[Double]] = [[], []]
+        let sessions = [try a.makeSession(contextSize: speedTokens + 1, threads: threads), try b.makeSession(contextSize: speedTokens + 1, threads: threads)]
+        let vocab = Int32(min(a.tokenizer.vocabularySize, b.tokenizer.vocabularySize))
+        for run in 0..<(speedRuns + 1) {
+            for (i, session) in sessions.enumerated() {
+                session.rewind(to: 0)
+                let started = DispatchTime.now().uptimeNanoseconds
+                for step in 0..<speedTokens { _ = try session.evaluate([Int32(truncatingIfNeeded: (step * 7919 + 13) % Int(vocab))]) }
+                // The first run of each warms caches and pages in the weights: not counted.
+                if run > 0 { seconds[i].append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
+            }
+        }
+        func rate(_ s: [Double]) -> Double { Double(speedTokens) / s.sorted()[s.count / 2] }
+        return (rate(seconds[0]), rate(seconds[1]))
     }
 }

@@ -22,6 +22,11 @@ struct QuantizeCommand: ParsableCommand {
           hearth quantize model-f16.gguf model-q4_0.gguf --type q4_0
           hearth quantize model-f16.gguf model.gguf --type q4_1 --output-tensor-type f16
           hearth quantize model.gguf out.gguf --type q5_0 --tensor-type 'ffn_down=q8_0'
+          hearth quantize model-f16.gguf model-q4_k_m.gguf --type q4_k_m --report --text wiki.txt
+
+        With --report, the output is then compared with the source as `hearth compare` does
+        (perplexity, KL divergence and top-1 agreement on --text, file size, bits per weight,
+        generation speed), and the Markdown table is printed.
         """)
 
     @Argument(help: "The source: a GGUF file, or a model in the store.")
@@ -42,10 +47,20 @@ struct QuantizeCommand: ParsableCommand {
     var tensorTypes: [String] = []
     @Option(name: [.customShort("t"), .long], help: "Threads to quantize with (default: the number of cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Then compare the output with the source on --text and print the table (as hearth compare).")
+    var report = false
+    @Option(help: "The text file --report evaluates on.")
+    var text: String?
+    @Option(name: [.customShort("c"), .customLong("ctx")], help: "Chunk size in tokens for --report.")
+    var ctx: Int = 512
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         do { _ = try QuantizeType.named(type) } catch { throw ValidationError(error.message) }
+        if report && text == nil { throw ValidationError("--report needs --text FILE: the text both models are evaluated on") }
+        if !report && text != nil { throw ValidationError("--text is for --report; add --report to compare the output with the source") }
+        if let text, !FileManager.default.isReadableFile(atPath: text) { throw ValidationError("cannot read --text '\(text)'") }
+        if ctx < 4 || ctx > 1 << 16 { throw ValidationError("--ctx must be between 4 and 65536 (got \(ctx))") }
     }
 
     func run() throws {
@@ -78,7 +93,10 @@ struct QuantizeCommand: ParsableCommand {
         if !plan.requantized.isEmpty {
             printError("warning: requantizing \(plan.requantized.count) tensors that are quantized already; quality drops more than from F16")
         }
-        for note in Set(plan.entries.compactMap { e in e.note.map { "\(e.tensor.name): \($0)" } }).sorted() { printError("note: \(note)") }
+        for (note, tensors) in plan.notes {
+            let names = tensors.count <= 3 ? tensors.joined(separator: ", ") : "\(tensors.count) tensors, such as \(tensors.prefix(2).joined(separator: ", "))"
+            printError("note: \(names): \(note)")
+        }
         let summary = plan.summary.map { "\($0.count) \($0.type)" }.joined(separator: ", ")
         printError("quantizing \(reference.displayName) (\(formatBytes(file.fileSize))) to \(options.type): \(summary); \(formatBytes(plan.outputBytes)) of tensors")
 
@@ -107,6 +125,11 @@ struct QuantizeCommand: ParsableCommand {
         let size = (try? FileManager.default.attributesOfItem(atPath: outputPath)[.size] as? Int) ?? 0
         let elements = plan.entries.reduce(0) { $0 + $1.tensor.elementCount }
         print("wrote \(output): \(formatBytes(size)), \(format2(Double(plan.outputBytes * 8) / Double(max(elements, 1)))) bits per weight, in \(format2(Date().timeIntervalSince(start))) s")
+        if report, let text {
+            printError("comparing \(output) with \(reference.displayName) on \(text)")
+            print("")
+            print(try QualityReport.make(base: reference, other: try ModelReference(outputPath), text: text, ctx: ctx, threads: threads))
+        }
     }
 }
 
