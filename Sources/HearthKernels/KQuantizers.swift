@@ -5,13 +5,14 @@
 // under an f16 super-scale. The layouts are in KQuants.swift.
 
 extension KQuants {
-    /// ggml's `nearest_int`: round half to even (through the 1.5 * 2^23 trick), for |x| < 2^22.
-    /// A NaN or infinite value (a file with non-finite weights) gives 0, not a trap; the
-    /// callers clamp what they store.
+    /// ggml's `nearest_int`: adding 1.5 * 2^23 leaves x rounded half to even (the FPU's
+    /// rounding) in the low mantissa bits, with no call to libm's rint. For |x| < 2^22, as in
+    /// ggml; a NaN, infinite or larger value (a file with non-finite weights) gives 0, not a
+    /// trap, and the callers clamp what they store.
     @inline(__always)
     static func nearestInt(_ x: Float) -> Int32 {
-        guard x.isFinite else { return 0 }
-        return Int32(Swift.max(-2_147_483_648, Swift.min(2_147_483_647, x.rounded(.toNearestOrEven))))
+        guard abs(x) < 4_194_303 else { return 0 }
+        return Int32(bitPattern: (x + 12_582_912).bitPattern & 0x007f_ffff) - 0x0040_0000
     }
 
     /// The ±nmax quantization of `n` values with the scale searched around -nmax / max

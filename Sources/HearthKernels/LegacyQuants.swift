@@ -205,10 +205,20 @@ enum LegacyQuants {
             let id: Float = d != 0 ? 1 / d : 0
             p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
             for j in 0..<qk {
-                let v = (x[j] * id).rounded(.toNearestOrAwayFromZero)
-                p.storeBytes(of: v.isNaN ? 0 : Int8(Swift.max(-127, Swift.min(127, v))), toByteOffset: 2 + j, as: Int8.self)
+                let q = Swift.max(-127, Swift.min(127, roundHalfAwayFromZero(x[j] * id)))
+                p.storeBytes(of: Int8(truncatingIfNeeded: q), toByteOffset: 2 + j, as: Int8.self)
             }
         }
+    }
+
+    /// C's roundf (half away from zero) as an integer, without a libm call or a trap: rint by
+    /// the 1.5 * 2^23 trick (exact below 2^22), ties then moved away from zero. NaN gives 0;
+    /// larger values give garbage that the caller clamps.
+    @inline(__always)
+    static func roundHalfAwayFromZero(_ v: Float) -> Int32 {
+        let even = (v + 12_582_912) - 12_582_912
+        let away = abs(v - even) == 0.5 ? v + (v < 0 ? -0.5 : 0.5) : even
+        return Int32(bitPattern: (away + 12_582_912).bitPattern & 0x007f_ffff) - 0x0040_0000
     }
 
     /// The first element of largest magnitude of a block, with its sign.
