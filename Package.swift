@@ -30,6 +30,11 @@ let package = Package(
                 dependencies: ["HearthKernels", "HearthSIMD", "HearthGGUF", "HearthTokenizer", "HearthTemplate"]),
         .target(name: "HearthAPI"),
         .target(name: "HearthQuantize", dependencies: ["HearthGGUF", "HearthKernels"]),
+        .target(name: "HearthEval", dependencies: [
+            "HearthEngine", "HearthTemplate",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "HearthHub", dependencies: [
             "HearthGGUF", "HearthTemplate",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -44,7 +49,7 @@ let package = Package(
             .product(name: "Ink", package: "Ink"),
         ]),
         .executableTarget(name: "hearth", dependencies: [
-            "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate", "HearthServer", "HearthHub", "HearthQuantize",
+            "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate", "HearthServer", "HearthHub", "HearthQuantize", "HearthEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"])]),
         .target(name: "HearthTestSupport", dependencies: ["HearthGGUF", "HearthKernels"]),
@@ -63,6 +68,7 @@ let package = Package(
         .testTarget(name: "HearthQuantizeTests", dependencies: ["HearthQuantize", "HearthGGUF", "HearthKernels", "HearthHub", "HearthTestSupport"],
                     resources: [.copy("Golden")]),
         .testTarget(name: "HearthHubTests", dependencies: ["HearthHub", "HearthGGUF", "HearthTestSupport"]),
+        .testTarget(name: "HearthEvalTests", dependencies: ["HearthEval", "HearthEngine", "HearthTemplate", "HearthTestSupport"]),
         .testTarget(name: "HearthServerTests",
                     dependencies: ["HearthServer", "HearthAPI", "HearthEngine", "HearthHub", "HearthTestSupport",
                                    .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,0 +1,96 @@
+import Foundation
+
+/// What `hearth eval` writes at the end: `results.json` (everything needed to tell what was
+/// measured: the model's digest, each task file's digest and prompt template, the few-shot
+/// settings and seed, Hearth's version, timings) and `results.md` (the table).
+public struct EvalReport: Codable, Sendable {
+    public struct ModelInfo: Codable, Sendable {
+        public let name: String
+        public let path: String
+        public let digest: String
+        public let type: String
+        public let parameters: Int
+
+        public init(name: String, path: String, digest: String, type: String, parameters: Int) {
+            self.name = name
+            self.path = path
+            self.digest = digest
+            self.type = type
+            self.parameters = parameters
+        }
+    }
+
+    public let model: ModelInfo
+    public let hearthVersion: String
+    public let kernels: String
+    public let threads: Int
+    public let settings: EvalSettings
+    public let tasks: [TaskResult]
+    public let started: Date
+    public let seconds: Double
+
+    public init(model: ModelInfo, hearthVersion: String, kernels: String, threads: Int, settings: EvalSettings,
+                tasks: [TaskResult], started: Date, seconds: Double) {
+        self.model = model
+        self.hearthVersion = hearthVersion
+        self.kernels = kernels
+        self.threads = threads
+        self.settings = settings
+        self.tasks = tasks
+        self.started = started
+        self.seconds = seconds
+    }
+
+    /// The headline metric of each task: acc, exact_match, word perplexity or perplexity.
+    static func headline(_ t: TaskResult) -> String? {
+        ["acc", "exact_match", "word_perplexity", "perplexity"].first { t.metrics[$0] != nil }
+    }
+
+    /// The mean accuracy over the accuracy-like tasks (perplexities are not averaged in).
+    public var average: Double? {
+        let values = tasks.compactMap { t -> Double? in
+            guard let h = Self.headline(t), h == "acc" || h == "exact_match" else { return nil }
+            return t.metrics[h]?.value
+        }
+        return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+    }
+
+    public func markdown() -> String {
+        func number(_ m: MetricValue, percent: Bool) -> String {
+            let scale = percent ? 100.0 : 1.0
+            let value = String(format: percent ? "%.1f" : "%.4f", m.value * scale)
+            return m.stderr.map { value + String(format: percent ? " ± %.1f" : " ± %.4f", $0 * scale) } ?? value
+        }
+        var lines = ["# \(model.name)", "",
+                     "`\(model.digest)` · \(model.type) · \(model.parameters) parameters · Hearth \(hearthVersion) (\(kernels), \(threads) threads)", "",
+                     "| task | type | n | metric | value | acc_norm | time | examples/s |",
+                     "|---|---|---:|---|---:|---:|---:|---:|"]
+        for t in tasks {
+            let h = Self.headline(t) ?? "-"
+            let percent = h == "acc" || h == "exact_match"
+            let value = t.metrics[h].map { number($0, percent: percent) } ?? "-"
+            let norm = t.metrics["acc_norm"].map { number($0, percent: true) } ?? ""
+            let speed = t.samples > t.cachedSamples ? String(format: "%.2f", t.examplesPerSecond) : "cached"
+            lines.append("| \(t.task) | \(t.outputType) | \(t.samples) | \(h)\(percent ? " %" : "") | \(value) | \(norm) | \(String(format: "%.1f s", t.seconds)) | \(speed) |")
+        }
+        if let average { lines.append(""); lines.append(String(format: "Average accuracy over %d tasks: %.1f%%", tasks.filter { ["acc", "exact_match"].contains(Self.headline($0) ?? "") }.count, average * 100)) }
+        var setup = "Zero-shot"
+        if let n = settings.numFewshot { setup = "\(n)-shot (seed \(settings.fewshotSeed))" }
+        if settings.applyChatTemplate { setup += ", chat template" }
+        if let limit = settings.limit { setup += ", first \(limit) examples per task" }
+        lines.append("")
+        lines.append("\(setup); \(String(format: "%.1f", seconds)) s in all. Task files and prompt templates are in results.json.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes results.json and results.md into `directory`.
+    public func write(to directory: String) throws(EvalError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        do {
+            try encoder.encode(self).write(to: URL(fileURLWithPath: directory + "/results.json"), options: .atomic)
+            try Data(markdown().utf8).write(to: URL(fileURLWithPath: directory + "/results.md"), options: .atomic)
+        } catch { throw EvalError("cannot write the report in '\(directory)': \(error.localizedDescription)") }
+    }
+}

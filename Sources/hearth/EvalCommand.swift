@@ -1,0 +1,155 @@
+import ArgumentParser
+import Foundation
+import HearthEngine
+import HearthEval
+import HearthHub
+import HearthKernels
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Measure a model on benchmark tasks, on the engine that serves it.",
+        discussion: """
+        Tasks are lm-evaluation-harness-style: multiple choice (acc, acc_norm), rolling
+        log-likelihood (word and byte perplexity), generation until a stop sequence (exact
+        match), and llama.cpp's perplexity of a text file. A task is:
+          - a BIG-bench task fetched by scripts/fetch-bigbench.sh (navigate, winowhy,
+            logical_deduction, ...), or `bigbench` for the eight of Hearth's suite;
+          - a task YAML file (a documented subset of lm-eval's; see the README);
+          - a BIG-bench task.json, or a .txt file (perplexity).
+        Results go to --output: results.json and results.md (the model's sha256, each task
+        file's sha256 and prompt template, the few-shot seed, Hearth's version, timings), a
+        samples_<task>.jsonl log of every example, and cache.jsonl, so that a run stopped
+        part way resumes without computing again what it finished.
+
+          hearth eval model.gguf --tasks navigate,winowhy --limit 200
+          hearth eval model.gguf --tasks bigbench,wiki.txt --output results/smollm2
+          hearth eval model.gguf --tasks my-task.yaml --num-fewshot 3 --apply-chat-template
+        """)
+
+    @Argument(help: ArgumentHelp(ModelReference.help))
+    var model: String
+    @Option(help: ArgumentHelp("Tasks, comma-separated: names, `bigbench`, or files (.yaml, task.json, .txt).", valueName: "a,b,..."))
+    var tasks: String
+    @Option(help: "At most this many examples per task (the first ones).")
+    var limit: Int?
+    @Option(help: "Where the results, the sample logs and the cache go (default: hearth-eval/<model>).")
+    var output: String?
+    @Option(name: .customLong("num-fewshot"), help: "Few-shot examples per prompt, for every task (default: each task's own).")
+    var numFewshot: Int?
+    @Option(help: "Seeds the choice of few-shot examples.")
+    var seed: UInt64 = 1234
+    @Flag(name: .customLong("apply-chat-template"), help: "Wrap prompts in the model's chat template (few-shot examples as turns).")
+    var applyChatTemplate = false
+    @Option(help: "A system message, with --apply-chat-template.")
+    var system: String?
+    @Option(name: [.customShort("c"), .customLong("ctx")], help: "Context size in tokens (default: the model's, at most 4096); also the chunk size of perplexity tasks (default 512).")
+    var ctx: Int?
+    @Option(name: [.customShort("t"), .long], help: "Threads to compute with (default: the number of cores).")
+    var threads: Int = defaultThreadCount
+    @Option(name: .customLong("bigbench"), help: "Where fetched BIG-bench tasks are (default: ~/.cache/hearth/bigbench).")
+    var bigbenchDirectory: String?
+
+    static let suite = ["general_knowledge", "physical_intuition", "logical_deduction", "social_iqa", "winowhy",
+                        "date_understanding", "navigate", "sports_understanding"]
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1 (got \(limit))") }
+        if let numFewshot, numFewshot < 0 { throw ValidationError("--num-fewshot must be 0 or more") }
+        if system != nil && !applyChatTemplate { throw ValidationError("--system goes with --apply-chat-template") }
+        if let ctx, ctx < 16 { throw ValidationError("--ctx must be at least 16 (got \(ctx))") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
+    var bigbenchRoot: String {
+        (bigbenchDirectory ?? ProcessInfo.processInfo.environment["HEARTH_BIGBENCH"] ?? "~/.cache/hearth/bigbench" as String)
+            .replacingOccurrences(of: "~", with: NSHomeDirectory(), options: .anchored)
+    }
+
+    /// The task files a --tasks entry names: a file, or a fetched BIG-bench task (a task with
+    /// subtasks is its subtasks).
+    func resolve(_ entry: String) throws -> [String] {
+        if entry == "bigbench" { return try Self.suite.flatMap { try resolve($0) } }
+        let expanded = (entry as NSString).expandingTildeInPath
+        if entry.contains("/") || [".yaml", ".yml", ".json", ".txt"].contains(where: entry.hasSuffix) {
+            guard FileManager.default.fileExists(atPath: expanded) else { throw CLIError("task file '\(entry)' does not exist") }
+            return [expanded]
+        }
+        let folder = bigbenchRoot + "/" + entry
+        guard FileManager.default.fileExists(atPath: folder + "/task.json") else {
+            let known = (try? FileManager.default.contentsOfDirectory(atPath: bigbenchRoot).sorted()) ?? []
+            throw CLIError(known.isEmpty
+                ? "unknown task '\(entry)': no BIG-bench tasks in \(bigbenchRoot); fetch them with scripts/fetch-bigbench.sh, or give a task file"
+                : "unknown task '\(entry)'; fetched BIG-bench tasks: \(known.joined(separator: ", ")), or give a task file")
+        }
+        let subtasks = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+            .filter { FileManager.default.fileExists(atPath: folder + "/" + $0 + "/task.json") }
+        return subtasks.isEmpty ? [folder + "/task.json"] : subtasks.map { folder + "/" + $0 + "/task.json" }
+    }
+
+    func run() throws {
+        let started = Date()
+        let reference = try ModelReference(model)
+        // Every task is read and checked before the model is loaded: a bad file fails at once.
+        var loaded: [EvalTask] = []
+        for entry in tasks.split(separator: ",").map({ String($0).trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+            for path in try resolve(entry) {
+                do { loaded.append(try TaskLoader.load(path)) } catch { throw CLIError(error.message) }
+            }
+        }
+        guard !loaded.isEmpty else { throw CLIError("--tasks names no task") }
+        let loadedModel = try reference.load()
+        let contextSize = ctx.map { max($0, 16) } ?? min(loadedModel.shape.trainedContext, 4096)
+        var settings = EvalSettings()
+        settings.limit = limit
+        settings.numFewshot = numFewshot
+        settings.fewshotSeed = seed
+        settings.applyChatTemplate = applyChatTemplate
+        settings.system = system
+        settings.perplexityContext = ctx ?? 512
+        let digest = try modelDigest(reference)
+        let outputDirectory = output ?? "hearth-eval/" + EvalRunnerName.safe(reference.displayName)
+        let runner: EvalRunner
+        do {
+            let scorer = try Scorer(model: loadedModel, contextSize: max(contextSize, settings.perplexityContext), threads: threads)
+            runner = try EvalRunner(scorer: scorer, modelDigest: digest.description, settings: settings, outputDirectory: outputDirectory)
+        } catch { throw CLIError(error.message) }
+        printError("evaluating \(reference.displayName) (\(digest.description.prefix(19))…) on \(loaded.count) tasks; results in \(outputDirectory)")
+        var results: [TaskResult] = []
+        for task in loaded {
+            let total = task.outputType == .perplexity ? 1 : min(task.docs.count, limit ?? .max)
+            let bar = ProgressBar(task.name, total: total, unit: task.outputType == .perplexity ? .items("chunks") : .items("examples"))
+            do {
+                let result = try runner.run(task) { done, total, _ in bar.update(done) }
+                bar.finish()
+                results.append(result)
+                let headline = result.metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value.value))" }.joined(separator: ", ")
+                printError("\(task.name): \(headline) (\(result.samples) examples\(result.cachedSamples > 0 ? ", \(result.cachedSamples) from the cache" : ""), \(format2(result.seconds)) s)")
+            } catch {
+                bar.finish()
+                throw CLIError("\(task.name): \(error.message) (finished examples are kept in \(outputDirectory)/cache.jsonl; run again to resume)")
+            }
+        }
+        let report = EvalReport(
+            model: .init(name: reference.displayName, path: reference.path, digest: digest.description,
+                         type: loadedModel.file.fileTypeName ?? loadedModel.file.predominantTypeName, parameters: loadedModel.file.parameterCount),
+            hearthVersion: hearthVersion, kernels: KernelPath.best.description, threads: threads, settings: settings, tasks: results,
+            started: started, seconds: Date().timeIntervalSince(started))
+        do { try report.write(to: outputDirectory) } catch { throw CLIError(error.message) }
+        print(report.markdown())
+    }
+
+    /// The model file's sha256 (a stored model's is its blob's name).
+    func modelDigest(_ reference: ModelReference) throws -> Digest {
+        if let stored = reference.stored { return stored.modelDigest }
+        guard let handle = FileHandle(forReadingAtPath: reference.path) else { throw CLIError("cannot read '\(reference.path)'") }
+        defer { try? handle.close() }
+        var digest = StreamingDigest()
+        while let chunk = try? handle.read(upToCount: 8 << 20), !chunk.isEmpty { digest.update(chunk) }
+        return digest.finish()
+    }
+}
+
+enum EvalRunnerName {
+    static func safe(_ name: String) -> String { String(name.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" }) }
+}
