@@ -41,6 +41,9 @@ python3 scripts/test-store-cli.py "$bin" "$model"
 echo "== the hub: push, pull, resume, digests, access, throughput against curl" >&2
 "$venv/bin/python" scripts/test-hub.py "$bin" "$model"
 
+echo "== hearth eval: perplexity, BIG-bench prompts, bad task files, a killed run resumed" >&2
+python3 scripts/test-eval.py "$bin" "$model"
+
 echo "== hearth convert against folders transformers writes (SmolLM2, Qwen2.5)" >&2
 # torch and transformers take 5 GB: kept beside the model cache, made once.
 tvenv="$HOME/.cache/hearth/venv-transformers"
