@@ -14,7 +14,7 @@
 // Block layouts are ggml's (see LegacyQuants.swift and KQuants.swift for the formulas):
 //   q4_0 18 B: d f16 | qs[16]          q8_0 34 B: d f16 | qs[32] i8
 //   q4_1 20 B: d, m f16 | qs[16]       q8_1 36 B: d, s f16 | qs[32] i8   (s = d * sum qs)
-//   q5_0 22 B: d f16 | qh u32 | qs[16]
+//   q5_0 22 B: d f16 | qh u32 | qs[16]      q5_1 24 B: d, m f16 | qh u32 | qs[16]
 //   q4_K 144 B: d, dmin f16 | scales[12] | qs[128]
 //   q6_K 210 B: ql[128] | qh[64] | scales[16] i8 | d f16
 //   q8_K 292 B: d f32 | qs[256] i8 | bsums[16] i16
@@ -144,6 +144,37 @@ HS_INLINE void tile_q4_1(const int R, const int C, const uint8_t *w, size_t ws, 
             dw[r] = _mm256_set1_ps(f16_to_f32(p));
             m[r] = f16_to_f32(p + 2);
             u[r] = nibbles_32(p + 4);
+        }
+        HS_UNROLL for (int c = 0; c < C; c++) {
+            const uint8_t *q = x + c * xs + b * 36;
+            __m256 da = _mm256_set1_ps(f16_to_f32(q));
+            float s = f16_to_f32(q + 2);
+            __m256i a = load32(q + 4);
+            HS_UNROLL for (int r = 0; r < R; r++) {
+                __m256i dot = dot_u8i8(_mm256_setzero_si256(), u[r], a);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[r], da), acc[r][c]);
+                mins[r][c] += m[r] * s;
+            }
+        }
+    }
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]) + mins[r][c];
+}
+
+/// q5_1 against q8_1: as q4_1, with the fifth bit of each quant from qh.
+HS_INLINE void tile_q5_1(const int R, const int C, const uint8_t *w, size_t ws, const uint8_t *x,
+                         size_t xs, float *y, size_t ys, long nb) {
+    __m256 acc[4][4];
+    float mins[4][4];
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) { acc[r][c] = _mm256_setzero_ps(); mins[r][c] = 0; }
+    for (long b = 0; b < nb; b++) {
+        __m256i u[4]; __m256 dw[4]; float m[4];
+        HS_UNROLL for (int r = 0; r < R; r++) {
+            const uint8_t *p = w + r * ws + b * 24;
+            prefetch_weights(p);
+            dw[r] = _mm256_set1_ps(f16_to_f32(p));
+            m[r] = f16_to_f32(p + 2);
+            uint32_t qh; memcpy(&qh, p + 4, 4);
+            u[r] = _mm256_or_si256(nibbles_32(p + 8), _mm256_and_si256(bytes_from_bits(qh), _mm256_set1_epi8(0x10)));
         }
         HS_UNROLL for (int c = 0; c < C; c++) {
             const uint8_t *q = x + c * xs + b * 36;
@@ -367,6 +398,7 @@ static void NAME(const void *w, size_t ws, const void *x, size_t xs, float *y, s
 HS_DEFINE_MATMUL(matmul_q4_0, tile_q4_0, 32, 4)
 HS_DEFINE_MATMUL(matmul_q4_1, tile_q4_1, 32, 4)
 HS_DEFINE_MATMUL(matmul_q5_0, tile_q5_0, 32, 4)
+HS_DEFINE_MATMUL(matmul_q5_1, tile_q5_1, 32, 4)
 HS_DEFINE_MATMUL(matmul_q8_0, tile_q8_0, 32, 4)
 HS_DEFINE_MATMUL(matmul_q4_K, tile_q4_K, 256, 2)
 HS_DEFINE_MATMUL(matmul_q6_K, tile_q6_K, 256, 2)
@@ -384,6 +416,7 @@ hearth_matmul_fn HS_LOOKUP(int type) {
         case 2: return matmul_q4_0;
         case 3: return matmul_q4_1;
         case 6: return matmul_q5_0;
+        case 7: return matmul_q5_1;
         case 8: return matmul_q8_0;
         case 12: return matmul_q4_K;
         case 14: return matmul_q6_K;

@@ -20,7 +20,7 @@ struct MatrixProductTests {
     }
     static let k = 512
     /// The formats the x86 paths have kernels for; the others run the portable code on every path.
-    static let fastFormats: Set<TensorType> = [.q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K, .f32, .f16, .bf16]
+    static let fastFormats: Set<TensorType> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q6_K, .f32, .f16, .bf16]
 
     struct Case: CustomTestStringConvertible, Sendable {
         let type: TensorType, path: KernelPath, rows: Int, cols: Int
