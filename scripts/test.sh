@@ -6,11 +6,13 @@
 # jsonschema to validate constrained output, into .build/venv-clients), and tests the model
 # store and the hub through the binary (imports and pulls killed part way, concurrent imports
 # and pushes, digests, access), and `hearth convert` against folders the official transformers
-# library writes (torch and transformers in ~/.cache/hearth/venv-transformers). Extra arguments go to
+# library writes, and `hearth eval` (also against lm-evaluation-harness through `hearth serve`;
+# torch, transformers and lm-eval in ~/.cache/hearth/venv-transformers). Extra arguments go to
 # `swift test`; with arguments, the client test is skipped (a filtered run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-models.sh all > /dev/null
+scripts/fetch-bigbench.sh > /dev/null
 export HEARTH_REQUIRE_MODELS=1
 # One build for the tests and the hearth binary the client test starts.
 echo "building hearth and its tests (release)..." >&2
@@ -41,14 +43,14 @@ python3 scripts/test-store-cli.py "$bin" "$model"
 echo "== the hub: push, pull, resume, digests, access, throughput against curl" >&2
 "$venv/bin/python" scripts/test-hub.py "$bin" "$model"
 
-echo "== hearth eval: perplexity, BIG-bench prompts, bad task files, a killed run resumed" >&2
-python3 scripts/test-eval.py "$bin" "$model"
-
 echo "== hearth convert against folders transformers writes (SmolLM2, Qwen2.5)" >&2
 # torch and transformers take 5 GB: kept beside the model cache, made once.
 tvenv="$HOME/.cache/hearth/venv-transformers"
-if [ ! -x "$tvenv/bin/python" ] || ! "$tvenv/bin/python" -c "import torch, transformers, accelerate, gguf" 2> /dev/null; then
+if [ ! -x "$tvenv/bin/python" ] || ! "$tvenv/bin/python" -c "import torch, transformers, accelerate, gguf, lm_eval" 2> /dev/null; then
   python3 -m venv "$tvenv"
-  "$tvenv/bin/pip" install --quiet torch==2.15.0 transformers==5.24.0 accelerate==1.15.0 gguf==0.19.0 numpy
+  "$tvenv/bin/pip" install --quiet torch==2.15.0 transformers==5.24.0 accelerate==1.15.0 gguf==0.19.0 numpy "lm-eval[api]==0.4.13"
 fi
 "$tvenv/bin/python" scripts/test-convert.py "$bin" "$model" "$(scripts/fetch-models.sh qwen2.5-coder)"
+
+echo "== hearth eval: perplexity, BIG-bench prompts, bad task files, a killed run resumed, lm-eval through hearth serve" >&2
+"$tvenv/bin/python" scripts/test-eval.py "$bin" "$model" --lm-eval

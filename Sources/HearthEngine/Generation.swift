@@ -129,6 +129,9 @@ public struct SequenceGeneration: Sendable {
     private var detokenizer: StreamingDetokenizer
     private var stops: StopStringFilter
     private var json: JSONRecognizer?
+    /// The end-of-generation token drawn last and its log-probabilities, when they were asked
+    /// for (`topLogprobs`): not a generated token, but OpenAI's completions report it.
+    public private(set) var endOfGenerationLogprob: TokenLogprob?
     /// Generated token ids (an end-of-generation token is not one of them).
     public private(set) var generated: [Int32] = []
     /// The text so far, as `onText` has received it.
@@ -161,6 +164,9 @@ public struct SequenceGeneration: Sendable {
         if let json { model.maskTokens(logits, allowedBy: json) }
         let id = sampler.sample(logits, history: session.tokens)
         if model.tokenizer.endOfGenerationIDs.contains(id) && !options.ignoreEndOfGeneration {
+            if let modelRow, let k = options.topLogprobs {
+                endOfGenerationLogprob = modelRow.withUnsafeBufferPointer { TokenLogprob(of: id, in: $0, top: k) }
+            }
             return end(.endOfGeneration, onText)
         }
         if json != nil {

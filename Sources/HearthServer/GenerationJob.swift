@@ -32,6 +32,8 @@ public final class GenerationJob: Sendable {
         public let stopReason: StopReason
         public let promptSeconds: Double
         public let generationSeconds: Double
+        /// The end-of-generation token that ended it, with its log-probabilities when asked.
+        public var endToken: TokenLogprob? = nil
     }
 
     public let id: Int

@@ -326,7 +326,7 @@ public final class GenerationScheduler: Sendable {
         r.job.events.yield(.finished(.init(promptTokens: r.job.promptTokens.count, cachedTokens: r.reused,
                                            generatedTokens: r.sequence.generated.count,
                                            stopReason: r.sequence.stopReason ?? .maxTokens, promptSeconds: r.promptSeconds,
-                                           generationSeconds: seconds)))
+                                           generationSeconds: seconds, endToken: r.sequence.endOfGenerationLogprob)))
     }
 }
 

@@ -277,6 +277,17 @@ struct OpenAIController {
             } else if req.logprobs != nil {
                 logprobs = Self.completionLogprobs(result.logprobs.map { $0 }, model, startOffset: 0)
             }
+            // An end-of-generation token ends the logprobs (not the text), as OpenAI's
+            // completions report it: clients that read the last entry as the generated token
+            // (lm-evaluation-harness with echo) rely on it.
+            if let end = summary.endToken, var l = logprobs {
+                l.tokens.append(model.tokenizer.tokenText(end.id) ?? "")
+                l.token_logprobs.append(Double(end.logprob))
+                l.top_logprobs.append(Dictionary(end.top.map { (GenerationRequest.tokenText($0.id, model).text, Double($0.logprob)) },
+                                                 uniquingKeysWith: { a, _ in a }))
+                l.text_offset.append(text.utf8.count)
+                logprobs = l
+            }
             choices.append(.init(text: text, index: index, logprobs: logprobs, finish_reason: GenerationRequest.finishReason(summary.stopReason)))
         }
         return JSON.response(OpenAI.CompletionResponse(id: id, created: created, model: served.name, choices: choices,
