@@ -2,7 +2,9 @@
 prompt format: imported by test-eval.py --lm-eval (which documents it).
 
 Two BIG-bench tasks are written as JSON lines here, from task.json on their own (BIG-bench's
-default prompt, choices sorted), with one task YAML each that both tools read. lm-eval's
+default prompt, choices sorted), with one task YAML each that both tools read; and two more
+tasks: loglikelihood_rolling over paragraphs of the shared text (word and byte perplexity,
+bits per byte) and generate_until on sums (regex filter, exact match). lm-eval's
 `local-completions` model asks hearth serve for prompt log-probabilities (`/v1/completions`
 with echo); its tokenizer is SmolLM2's, as transformers writes it from the GGUF file with
 SmolLM2's digit-splitting pre-tokenizer put back (transformers drops it).
@@ -35,6 +37,22 @@ def bigbench_jsonl(task_json, out):
                 text += cp + cp.join(sorted(choices))
             text = prefix + task.get("example_input_prefix", "\nQ: ") + text + task.get("example_output_prefix", "\nA: ")
             f.write(json.dumps({"input": text, "choices": choices, "gold": gold}) + "\n")
+
+
+def rolling_jsonl(out):
+    """Paragraphs of the shared perplexity text, each short enough for one window."""
+    text = (Path(__file__).resolve().parent.parent.parent / "shared/vectors/ppl-text.txt").read_text()
+    paragraphs = [p for p in text.split("\n\n") if 200 < len(p) < 1500][:8]
+    with open(out, "w") as f:
+        for p in paragraphs:
+            f.write(json.dumps({"text": p + "\n"}) + "\n")
+
+
+def arithmetic_jsonl(out):
+    with open(out, "w") as f:
+        for i in range(40):
+            a, b = 3 + i * 7 % 50, 2 + i * 11 % 40
+            f.write(json.dumps({"question": f"What is {a} + {b}?", "answer": str(a + b)}) + "\n")
 
 
 def tokenizer_folder(model, out):
@@ -72,6 +90,32 @@ metric_list: [{{metric: acc, aggregation: mean, higher_is_better: true}}, {{metr
 metadata: {{version: 1.0}}
 """)
         yamls.append(y)
+    rolling_jsonl(work / "paragraphs.jsonl")
+    (work / "rolling_text.yaml").write_text(f"""task: rolling_text
+dataset_path: json
+dataset_kwargs: {{data_files: {{test: {work / 'paragraphs.jsonl'}}}}}
+test_split: test
+output_type: loglikelihood_rolling
+doc_to_text: ""
+doc_to_target: text
+metric_list: [{{metric: word_perplexity}}, {{metric: byte_perplexity}}, {{metric: bits_per_byte}}]
+metadata: {{version: 1.0}}
+""")
+    arithmetic_jsonl(work / "arithmetic.jsonl")
+    (work / "arithmetic.yaml").write_text(f"""task: arithmetic
+dataset_path: json
+dataset_kwargs: {{data_files: {{test: {work / 'arithmetic.jsonl'}}}}}
+test_split: test
+output_type: generate_until
+description: "Question: What is 2 + 2?\\nAnswer: 4\\n\\nQuestion: What is 10 + 5?\\nAnswer: 15\\n\\n"
+doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
+doc_to_target: answer
+generation_kwargs: {{until: ["\\n", "Question:"], max_gen_toks: 12, do_sample: false}}
+filter_list: [{{name: number, filter: [{{function: regex, regex_pattern: "(-?[0-9]+)"}}, {{function: take_first}}]}}]
+metric_list: [{{metric: exact_match, ignore_case: true}}]
+metadata: {{version: 1.0}}
+""")
+    yamls += [work / "rolling_text.yaml", work / "arithmetic.yaml"]
     tokenizer_folder(model, work / "tokenizer")
 
     # hearth eval on the same YAML files.
@@ -87,7 +131,9 @@ metadata: {{version: 1.0}}
     # lm-eval against hearth serve.
     port = free_port()
     served = Path(model).stem
-    server = subprocess.Popen([hearth, "serve", model, "--port", str(port), "--parallel", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # One slot and one client: no batched decoding, so that greedy generations are the same
+    # computation as hearth eval's.
+    server = subprocess.Popen([hearth, "serve", model, "--port", str(port), "--parallel", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(300):
             try:
@@ -110,8 +156,8 @@ metadata: {{version: 1.0}}
         start = time.time()
         lm = subprocess.run([sys.executable, "-m", "lm_eval", "--model", "local-completions", "--model_args",
                              f"model={served},base_url=http://127.0.0.1:{port}/v1/completions,tokenizer_backend=huggingface,"
-                             f"tokenizer={work / 'tokenizer'},num_concurrent=2,max_retries=3,tokenized_requests=False",
-                             "--include_path", str(work), "--tasks", ",".join(f"bb_{t}" for t in TASKS), "--limit", str(LIMIT),
+                             f"tokenizer={work / 'tokenizer'},num_concurrent=1,max_retries=3,tokenized_requests=False",
+                             "--include_path", str(work), "--tasks", ",".join([f"bb_{t}" for t in TASKS] + ["rolling_text", "arithmetic"]), "--limit", str(LIMIT),
                              "--log_samples", "--output_path", str(work / "lm-eval")], capture_output=True, text=True, env=env)
         lm_seconds = time.time() - start
     finally:
@@ -134,6 +180,18 @@ metadata: {{version: 1.0}}
             theirs_ll = [float(r[0][0]) for r in s["resps"]]
             worst = max([worst] + [abs(x - y) for x, y in zip(our_samples[s["doc_id"]]["logprobs"], theirs_ll)])
         check(f"bb_{t}: every choice's log-likelihood agrees within 0.01 (worst {worst:.2e})", worst < 0.01)
+    theirs = results["rolling_text"]
+    for metric in ["word_perplexity", "byte_perplexity", "bits_per_byte"]:
+        a, b = ours["rolling_text"]["metrics"][metric]["value"], theirs[f"{metric},none"]
+        check(f"rolling_text {metric}: hearth eval {a:.4f} and lm-eval {b:.4f} agree within 0.1%", abs(a - b) <= 1e-3 * abs(b))
+    a, b = ours["arithmetic"]["metrics"]["exact_match"]["value"] * 100, results["arithmetic"]["exact_match,number"] * 100
+    check(f"arithmetic exact_match: hearth eval {a:.1f} and lm-eval {b:.1f} agree within 0.5 points", abs(a - b) <= 0.5)
+    lm_samples = [json.loads(l) for l in open(next(work.glob("lm-eval/**/samples_arithmetic_*.jsonl")))]
+    our_samples = {s["doc"]: s for s in map(json.loads, open(work / "hearth/samples_arithmetic.jsonl"))}
+    same_text = sum(our_samples[s["doc_id"]]["generated"] == s["resps"][0][0] for s in lm_samples)
+    same_filtered = sum(our_samples[s["doc_id"]]["filtered"] == s["filtered_resps"][0] for s in lm_samples)
+    check(f"arithmetic: the same generations ({same_text}/{len(lm_samples)}) and the same filtered answers ({same_filtered})",
+          same_text == len(lm_samples) and same_filtered == len(lm_samples))
     n = LIMIT * len(TASKS)
     print(f"timing: hearth eval {hearth_seconds:.1f} s ({n / hearth_seconds:.2f} examples/s); "
           f"lm-eval + hearth serve {lm_seconds:.1f} s ({n / lm_seconds:.2f} examples/s); ratio {lm_seconds / hearth_seconds:.2f}x")

@@ -12,7 +12,9 @@ import HearthTemplate
 /// by numpy's seeded generator; Hearth appends them sorted (the set BIG-bench shuffles).
 /// The gold answer is the first choice with the highest score, as BIG-bench takes it.
 public enum BigBench {
-    public static func load(_ path: String) throws(EvalError) -> EvalTask {
+    /// - name: the task's name in reports (default: task.json's `name`, else its folder's);
+    ///   a subtask is best named `task:subtask`.
+    public static func load(_ path: String, name given: String? = nil) throws(EvalError) -> EvalTask {
         let (text, data) = try TaskLoader.read(path)
         let root: TemplateValue
         do { root = try TemplateValue.parseJSON(text) } catch { throw EvalError("\(path): not JSON: \(error)") }
@@ -29,10 +31,7 @@ public enum BigBench {
         let choicePrefix = try setting("choice_prefix", "\n  choice: ")
         let separator = try setting("few_shot_example_separator", "\n")
         let appendChoices = root["append_choices_to_input"] != .bool(false)
-        var name = try setting("name", ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent)
-        // Subtasks (logical_deduction/three_objects) are named by their folder under the task.
-        let folder = ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent
-        if !name.hasSuffix(folder) { name += ":" + folder }
+        let name = if let given { given } else { try setting("name", ((path as NSString).deletingLastPathComponent as NSString).lastPathComponent) }
         var docs: [EvalDoc] = []
         for (i, example) in examples.enumerated() {
             let location = "\(path), example \(i)"

@@ -143,7 +143,7 @@ public final class EvalRunner {
                     try cache.store(key, .double(logprob))
                 }
                 rolling.logprob += logprob
-                rolling.words += text.split(whereSeparator: { $0.isWhitespace }).count
+                rolling.words += Self.wordCount(text)
                 rolling.bytes += text.utf8.count
                 sample["logprob"] = .double(logprob)
             case .perplexity: break
@@ -251,19 +251,35 @@ public final class EvalRunner {
         var s = text
         for f in filters {
             switch f {
-            case .regex(let regex, let group):
-                let range = NSRange(s.startIndex..., in: s)
-                guard let m = regex.firstMatch(in: s, range: range), group < m.numberOfRanges, let r = Range(m.range(at: group), in: s) else {
+            case .regex(let regex, let select):
+                let matches = regex.matches(in: s, range: NSRange(s.startIndex..., in: s))
+                let index = select < 0 ? matches.count + select : select
+                guard matches.indices.contains(index) else {
                     s = "[invalid]"
                     continue
                 }
-                s = String(s[r])
+                let m = matches[index]
+                let groups = (1..<max(1, m.numberOfRanges)).compactMap { Range(m.range(at: $0), in: s).map { String(s[$0]) } }
+                let whole = Range(m.range, in: s).map { String(s[$0]) } ?? ""
+                s = (m.numberOfRanges > 1 ? groups.first { !$0.isEmpty } ?? "" : whole).trimmingCharacters(in: .whitespacesAndNewlines)
             case .lowercase: s = s.lowercased()
             case .uppercase: s = s.uppercased()
             case .strip: s = s.trimmingCharacters(in: .whitespacesAndNewlines)
             }
         }
         return s
+    }
+
+    /// lm-eval's word count, `len(re.split(r"\s+", text))`: whitespace runs plus one (so
+    /// leading or trailing whitespace counts an empty word, as there).
+    static func wordCount(_ text: String) -> Int {
+        var runs = 0, inRun = false
+        for c in text.unicodeScalars {
+            let space = CharacterSet.whitespacesAndNewlines.contains(c)
+            if space && !inRun { runs += 1 }
+            inRun = space
+        }
+        return runs + 1
     }
 
     static func normalize(_ text: String, _ task: EvalTask) -> String {

@@ -105,9 +105,10 @@ public enum DocField: Sendable {
 
 /// The filters lm-eval applies to generated text before scoring, in order.
 public enum TextFilter: Sendable {
-    /// The `group`-th capture (or the whole match) of the first match; no match gives
-    /// lm-eval's "[invalid]".
-    case regex(NSRegularExpression, group: Int)
+    /// lm-eval's regex filter: of all matches, the `select`-th (negative counts from the end),
+    /// as its first non-empty capture group (or the whole match when there is none), stripped;
+    /// no match gives "[invalid]".
+    case regex(NSRegularExpression, select: Int)
     case lowercase
     case uppercase
     case strip

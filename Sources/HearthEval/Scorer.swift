@@ -30,13 +30,15 @@ public final class Scorer {
         let whole = model.tokenize(context + continuation)
         let contextTokens = model.tokenize(context)
         if contextTokens.isEmpty || context.isEmpty {
-            // Nothing to condition on: the BOS (or end-of-text) token starts it, as lm-eval's
-            // prefix token does.
-            let prefix = model.tokenizer.bosID ?? model.tokenizer.eosID ?? 0
-            return ([prefix], whole.first == prefix ? Array(whole.dropFirst()) : whole)
+            return ([prefixToken], whole.first == prefixToken ? Array(whole.dropFirst()) : whole)
         }
         return (contextTokens, Array(whole.dropFirst(contextTokens.count)))
     }
+
+    /// What text with nothing before it is conditioned on: lm-eval's prefix token, the BOS
+    /// token when the vocabulary has one (whether or not the model adds it), else the
+    /// end-of-text token.
+    var prefixToken: Int32 { model.tokenizer.bosID ?? model.tokenizer.eosID ?? 0 }
 
     /// Puts `tokens` in the session, keeping what it already holds of them.
     private func load(_ tokens: [Int32]) throws(EvalError) {
@@ -79,11 +81,11 @@ public final class Scorer {
     }
 
     /// The log-likelihood of a whole text (lm-eval's loglikelihood_rolling): every token
-    /// predicted once, in disjoint windows of the context, the first after the BOS (or
-    /// end-of-text) token, each later one after the last token of the window before.
+    /// predicted once, in disjoint windows of the context, the first after `prefixToken`, each
+    /// later one after the last token of the window before.
     public func rollingLoglikelihood(_ text: String) throws(EvalError) -> (logprob: Double, tokens: Int) {
         let tokens = model.tokenizer.encode(text, addSpecial: false, parseSpecial: false)
-        let prefix = model.tokenizer.bosID ?? model.tokenizer.eosID ?? 0
+        let prefix = prefixToken
         let window = session.contextSize
         var sum = 0.0, start = 0
         while start < tokens.count {

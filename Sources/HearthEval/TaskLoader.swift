@@ -31,11 +31,12 @@ public enum TaskLoader {
                                     "generation_kwargs", "filter_list", "metric_list", "tag", "metadata"]
 
     /// Loads `path`: YAML by its extension (.yaml, .yml), BIG-bench by its `examples`.
-    public static func load(_ path: String) throws(EvalError) -> EvalTask {
+    /// `name` names a BIG-bench task in reports (default: its own name).
+    public static func load(_ path: String, name: String? = nil) throws(EvalError) -> EvalTask {
         let ext = (path as NSString).pathExtension.lowercased()
         switch ext {
         case "yaml", "yml": return try loadYAML(path)
-        case "json": return try BigBench.load(path)
+        case "json": return try BigBench.load(path, name: name)
         case "txt": return try perplexityTask(text: path, name: ((path as NSString).lastPathComponent as NSString).deletingPathExtension)
         default: throw EvalError("\(path): a task is a .yaml file, a BIG-bench task.json, or a .txt file for perplexity")
         }
@@ -150,14 +151,14 @@ public enum TaskLoader {
         var filters: [TextFilter] = []
         if let node = values["filter_list"] {
             guard let list = node.sequence, list.count == 1, let steps = list[0].mapping?["filter"]?.sequence else {
-                throw EvalError("\(at(node)): filter_list is a list of one {filter: [steps]} (one pipeline)")
+                throw EvalError("\(at(node)): filter_list is a list of one {name: ..., filter: [steps]} (one pipeline)")
             }
             for step in steps {
                 switch step.mapping?["function"]?.string {
                 case "regex":
                     let pattern = step.mapping?["regex_pattern"]?.string ?? #"#### (\-?[0-9\.\,]+)"#
                     do {
-                        filters.append(.regex(try NSRegularExpression(pattern: pattern), group: step.mapping?["group_select"]?.int ?? 0))
+                        filters.append(.regex(try NSRegularExpression(pattern: pattern), select: step.mapping?["group_select"]?.int ?? 0))
                     } catch { throw EvalError("\(at(step)): regex_pattern '\(pattern)' is not a regular expression") }
                 case "lowercase": filters.append(.lowercase)
                 case "uppercase": filters.append(.uppercase)

@@ -66,25 +66,26 @@ struct EvalCommand: ParsableCommand {
             .replacingOccurrences(of: "~", with: NSHomeDirectory(), options: .anchored)
     }
 
-    /// The task files a --tasks entry names: a file, or a fetched BIG-bench task (a task with
-    /// subtasks is its subtasks).
-    func resolve(_ entry: String) throws -> [String] {
+    /// The task files a --tasks entry names, with the names to report them by: a file, or a
+    /// fetched BIG-bench task (a task with subtasks is its subtasks, named `task:subtask`).
+    func resolve(_ entry: String) throws -> [(path: String, name: String?)] {
         if entry == "bigbench" { return try Self.suite.flatMap { try resolve($0) } }
         let expanded = (entry as NSString).expandingTildeInPath
         if entry.contains("/") || [".yaml", ".yml", ".json", ".txt"].contains(where: entry.hasSuffix) {
             guard FileManager.default.fileExists(atPath: expanded) else { throw CLIError("task file '\(entry)' does not exist") }
-            return [expanded]
+            return [(expanded, nil)]
         }
         let folder = bigbenchRoot + "/" + entry
+        let subtasks = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+            .filter { FileManager.default.fileExists(atPath: folder + "/" + $0 + "/task.json") }
+        if !subtasks.isEmpty { return subtasks.map { (folder + "/" + $0 + "/task.json", entry + ":" + $0) } }
         guard FileManager.default.fileExists(atPath: folder + "/task.json") else {
             let known = (try? FileManager.default.contentsOfDirectory(atPath: bigbenchRoot).sorted()) ?? []
             throw CLIError(known.isEmpty
                 ? "unknown task '\(entry)': no BIG-bench tasks in \(bigbenchRoot); fetch them with scripts/fetch-bigbench.sh, or give a task file"
                 : "unknown task '\(entry)'; fetched BIG-bench tasks: \(known.joined(separator: ", ")), or give a task file")
         }
-        let subtasks = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
-            .filter { FileManager.default.fileExists(atPath: folder + "/" + $0 + "/task.json") }
-        return subtasks.isEmpty ? [folder + "/task.json"] : subtasks.map { folder + "/" + $0 + "/task.json" }
+        return [(folder + "/task.json", entry)]
     }
 
     func run() throws {
@@ -93,8 +94,8 @@ struct EvalCommand: ParsableCommand {
         // Every task is read and checked before the model is loaded: a bad file fails at once.
         var loaded: [EvalTask] = []
         for entry in tasks.split(separator: ",").map({ String($0).trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
-            for path in try resolve(entry) {
-                do { loaded.append(try TaskLoader.load(path)) } catch { throw CLIError(error.message) }
+            for (path, name) in try resolve(entry) {
+                do { loaded.append(try TaskLoader.load(path, name: name)) } catch { throw CLIError(error.message) }
             }
         }
         guard !loaded.isEmpty else { throw CLIError("--tasks names no task") }
