@@ -297,7 +297,13 @@ public final class EvalRunner {
         }
     }
 
-    static func fileName(_ name: String) -> String { String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }) }
+    /// `name` with anything but ASCII letters, digits, `-`, `_` and `.` replaced by `_`, for a
+    /// file or folder name.
+    public static func fileName(_ name: String) -> String {
+        String(name.unicodeScalars.map { s -> Character in
+            s.isASCII && (("a"..."z").contains(s) || ("A"..."Z").contains(s) || ("0"..."9").contains(s) || "-_.".unicodeScalars.contains(s)) ? Character(s) : "_"
+        })
+    }
 }
 
 /// Finished requests, one JSON line each (`{"key": ..., "value": ...}`), appended and flushed

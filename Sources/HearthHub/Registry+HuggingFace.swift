@@ -35,7 +35,7 @@ extension Registry {
         guard store.list().contains(where: { $0.name.namespace == repository.namespace && $0.name.model == repository.model }) else {
             throw RegistryError(404, "NAME_UNKNOWN", "no repository \(repository.repository) on this hub")
         }
-        if revision.count == 40, revision.allSatisfy(\.isHexDigit) {
+        if revision.count == 40, revision.allSatisfy({ $0.isHexDigit }) {
             for entry in store.list() where entry.name.namespace == repository.namespace && entry.name.model == repository.model {
                 if let m = entry.manifest, Self.commit(of: m) == revision { return m }
             }

@@ -105,7 +105,7 @@ public func parseDuration(_ text: String) -> Int64? {
     if let n = Double(text) { return n < 0 ? -1 : Int64(n) }
     var total = 0.0, number = ""
     for c in text {
-        if c.isNumber || c == "." || (c == "-" && number.isEmpty) { number.append(c); continue }
+        if ("0"..."9").contains(c) || c == "." || (c == "-" && number.isEmpty) { number.append(c); continue }
         guard let unit = ["h": 3600.0, "m": 60, "s": 1][String(c)], let n = Double(number) else { return nil }
         total += n * unit
         number = ""

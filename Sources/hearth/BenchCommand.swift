@@ -14,21 +14,21 @@ struct BenchCommand: ParsableCommand {
           ppN       read a prompt of N tokens in one call (last token's logits only)
           tgN       generate N tokens, one call each (random tokens, no sampling)
           ... @ dD  the same after D tokens already in the context (untimed)
-        Tokens are random but seeded and in the vocabulary, BOS first when the
-        model adds one. Each test gets a fresh context of D + N tokens, one untimed
-        warmup (the whole prompt for pp, one token for tg, as llama-bench) and -r
-        timed runs; the table gives the mean tokens per second over the runs and
-        their sample standard deviation. Every combination of threads, depth and
-        test runs, in that order.
+        Tokens are random but seeded and in the vocabulary, BOS first when the model
+        adds one. Each test gets a fresh context of D + N tokens, one untimed warmup
+        (the whole prompt for pp, one token for tg, as llama-bench) and -r timed runs;
+        the table gives the mean tokens per second over the runs and their sample
+        standard deviation. Every combination of threads, depth and test runs, in that
+        order.
 
-        Lists are comma-separated or repeated (-t 1,2 or -t 1 -t 2), or ranges as
-        in llama-bench: first-last, first-last+step, first-last*mult
-        (-p 64-512*2 is 64,128,256,512).
+        Lists are comma-separated or repeated (-t 1,2 or -t 1 -t 2), or ranges as in
+        llama-bench: first-last, first-last+step, first-last*mult (-p 64-512*2 is
+        64,128,256,512).
 
         -o json and jsonl use llama-bench's field names (n_prompt, n_gen, n_depth,
-        n_threads, avg_ts, stddev_ts, samples_ts, ...), so tools that read
-        llama-bench read hearth. scripts/bench-compare.py runs hearth and
-        llama-bench alternately on the same file and prints the ratios.
+        n_threads, avg_ts, stddev_ts, samples_ts, ...), so tools that read llama-bench
+        read hearth. scripts/bench-compare.py runs hearth and llama-bench alternately
+        on the same file and prints the ratios.
 
         Examples:
           hearth bench MODEL                  # pp512 and tg128, all cores, 5 runs

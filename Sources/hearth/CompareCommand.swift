@@ -8,9 +8,10 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Say what quantizing cost: perplexity, KL divergence and top-1 agreement of a model against its base.",
         discussion: """
-        Both models evaluate the same chunks of the text, as hearth perplexity does; on each
-        scored token the other's distribution is compared with the base's, as
-        llama-perplexity --kl-divergence does. Prints a Markdown table for a model card.
+        Both models evaluate the same chunks of the text, as hearth perplexity does;
+        on each scored token the other's distribution is compared with the base's, as
+        llama-perplexity --kl-divergence does. Prints a Markdown table for a model
+        card.
 
           hearth compare model-f16.gguf model-q4_k_m.gguf --text wiki.test.raw
         """)

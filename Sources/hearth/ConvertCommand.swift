@@ -8,14 +8,14 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Turn a Hugging Face model folder into a GGUF file.",
         discussion: """
-        Reads config.json, model.safetensors (or the shards model.safetensors.index.json
-        names), tokenizer.json, tokenizer_config.json and chat_template.jinja, for the llama
-        and qwen2 architectures, and writes the GGUF file llama.cpp's convert_hf_to_gguf.py
-        would: renamed tensors, llama's query and key rows regrouped for llama.cpp's rope,
-        the tied output left to the embedding, the byte-level BPE tokenizer and the chat
-        template. Two-dimensional tensors are written in --type (F16 by default, BF16 when
-        the weights are BF16); norms and biases in F32. Quantize the result with
-        `hearth quantize`.
+        Reads config.json, model.safetensors (or the shards
+        model.safetensors.index.json names), tokenizer.json, tokenizer_config.json and
+        chat_template.jinja, for the llama and qwen2 architectures, and writes the
+        GGUF file llama.cpp's convert_hf_to_gguf.py would: renamed tensors, llama's
+        query and key rows regrouped for llama.cpp's rope, the tied output left to the
+        embedding, the byte-level BPE tokenizer and the chat template. Two-dimensional
+        tensors are written in --type (F16 by default, BF16 when the weights are
+        BF16); norms and biases in F32. Quantize the result with `hearth quantize`.
 
           hearth convert ./SmolLM2-135M-Instruct smollm2-f16.gguf
           hearth quantize smollm2-f16.gguf smollm2-q4_k_m.gguf --type q4_k_m

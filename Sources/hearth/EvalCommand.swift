@@ -10,21 +10,22 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Measure a model on benchmark tasks, on the engine that serves it.",
         discussion: """
-        Tasks are lm-evaluation-harness-style: multiple choice (acc, acc_norm), rolling
-        log-likelihood (word and byte perplexity), generation until a stop sequence (exact
-        match), and llama.cpp's perplexity of a text file. A task is:
+        Tasks are lm-evaluation-harness-style: multiple choice (acc, acc_norm),
+        rolling log-likelihood (word and byte perplexity), generation until a stop
+        sequence (exact match), and llama.cpp's perplexity of a text file. A task is:
           - a BIG-bench task fetched by scripts/fetch-bigbench.sh (navigate, winowhy,
             logical_deduction, ...), or `bigbench` for the eight of Hearth's suite;
           - a task YAML file (a documented subset of lm-eval's; see the README);
           - a BIG-bench task.json, or a .txt file (perplexity).
-        Results go to --output: results.json and results.md (the model's sha256, each task
-        file's sha256 and prompt template, the few-shot seed, Hearth's version, timings), a
-        samples_<task>.jsonl log of every example, and cache.jsonl, so that a run stopped
-        part way resumes without computing again what it finished.
+        Results go to --output: results.json and results.md (the model's sha256, each
+        task file's sha256 and prompt template, the few-shot seed, Hearth's version,
+        timings), a samples_<task>.jsonl log of every example, and cache.jsonl, so
+        that a run stopped part way resumes without computing again what it finished.
 
           hearth eval model.gguf --tasks navigate,winowhy --limit 200
           hearth eval model.gguf --tasks bigbench,wiki.txt --output results/smollm2
-          hearth eval model.gguf --tasks my-task.yaml --num-fewshot 3 --apply-chat-template
+          hearth eval model.gguf --tasks my-task.yaml --num-fewshot 3 \\
+              --apply-chat-template
         """)
 
     @Argument(help: ArgumentHelp(ModelReference.help))
@@ -109,7 +110,7 @@ struct EvalCommand: ParsableCommand {
         settings.system = system
         settings.perplexityContext = ctx ?? 512
         let digest = try modelDigest(reference)
-        let outputDirectory = output ?? "hearth-eval/" + EvalRunnerName.safe(reference.displayName)
+        let outputDirectory = output ?? "hearth-eval/" + EvalRunner.fileName(reference.displayName)
         let runner: EvalRunner
         do {
             let scorer = try Scorer(model: loadedModel, contextSize: max(contextSize, settings.perplexityContext), threads: threads)
@@ -149,8 +150,4 @@ struct EvalCommand: ParsableCommand {
         while let chunk = try? handle.read(upToCount: 8 << 20), !chunk.isEmpty { digest.update(chunk) }
         return digest.finish()
     }
-}
-
-enum EvalRunnerName {
-    static func safe(_ name: String) -> String { String(name.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" }) }
 }

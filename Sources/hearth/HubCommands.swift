@@ -16,7 +16,7 @@ struct HubCommand: AsyncParsableCommand {
           hearth hub serve --data ~/hub --port 8080
           hearth hub user add alice --data ~/hub          (asks for a password)
           hearth hub org add acme --member alice --data ~/hub
-          hearth login localhost:8080 --user alice        (or --token from hearth hub token)
+          hearth login localhost:8080 --user alice   (or --token from hearth hub token)
           hearth push smollm2 localhost:8080/alice/smollm2:q4_1
           hearth pull localhost:8080/alice/smollm2:q4_1
         """,
@@ -95,9 +95,8 @@ struct HubOrganisationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "org", abstract: "Add an organisation (a namespace its members push to), change its members, or list them.",
         discussion: """
-          hearth hub org add acme --member alice --member bob
-          hearth hub org join acme carol        (leave: hearth hub org leave acme carol)
-          hearth hub org list
+          hearth hub org add acme --member alice --member bob hearth hub org join acme
+          carol        (leave: hearth hub org leave acme carol) hearth hub org list
         """)
 
     @OptionGroup var data: HubDataOption
@@ -170,9 +169,9 @@ struct LoginCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "login", abstract: "Log in to a hub, keeping its access token for push and pull (in HEARTH_HOME/credentials.json).",
         discussion: """
-        With --user, the password (asked for on the terminal, or read from --password-file or
-        standard input) is traded for a new write token. With --token, that token is checked
-        and kept.
+        With --user, the password (asked for on the terminal, or read from
+        --password-file or standard input) is traded for a new write token. With
+        --token, that token is checked and kept.
           hearth login localhost:8080 --user alice
           hearth login localhost:8080 --token hearth_...
         """)
@@ -216,8 +215,9 @@ struct PushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push", abstract: "Send a stored model to a hub.",
         discussion: """
-        Blobs the hub has already are not sent again; the others go in chunks, and the hub
-        checks each one's sha256 before it keeps it. Needs a write token (hearth login).
+        Blobs the hub has already are not sent again; the others go in chunks, and the
+        hub checks each one's sha256 before it keeps it. Needs a write token (hearth
+        login).
           hearth push smollm2 localhost:8080/alice/smollm2:q4_1
         """)
 
@@ -253,13 +253,14 @@ struct PullCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull", abstract: "Fetch a model from a hub into the store.",
         discussion: """
-        The blobs come in ranged requests in parallel; an interrupted pull resumes where it
-        stopped, and every blob's sha256 is checked before it is kept. The model is stored
-        under its hub name:
+        The blobs come in ranged requests in parallel; an interrupted pull resumes
+        where it stopped, and every blob's sha256 is checked before it is kept. The
+        model is stored under its hub name:
           hearth pull localhost:8080/alice/smollm2:q4_1
           hearth run localhost:8080/alice/smollm2:q4_1 "Hello"
-        A GGUF file of a Hugging Face compatible hub (a Hearth hub, or the Hub itself) comes
-        with hf://; it is stored as HOST/NAMESPACE/REPO:TAG (--as names it otherwise):
+        A GGUF file of a Hugging Face compatible hub (a Hearth hub, or the Hub itself)
+        comes with hf://; it is stored as HOST/NAMESPACE/REPO:TAG (--as names it
+        otherwise):
           hearth pull hf://alice/smollm2/model.gguf --endpoint http://localhost:8080
         """)
 
@@ -307,7 +308,9 @@ extension PullCommand {
         let stem = ((file.file as NSString).lastPathComponent as NSString).deletingPathExtension
         let name = try storeName.map(parseName) ?? wrap { () throws(HubError) in
             try ModelName(host: url.port.map { "\(host):\($0)" } ?? host, namespace: parts[0], model: parts[1],
-                          tag: String(stem.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(80)))
+                          tag: String(stem.unicodeScalars.map { s -> Character in
+                              s.isASCII && (CharacterSet.alphanumerics.contains(s) || "._-".unicodeScalars.contains(s)) ? Character(s) : "_"
+                          }.prefix(80)))
         }
         let store = openStore()
         let token = ProcessInfo.processInfo.environment["HF_TOKEN"] ?? HubCredentials(store: store).token(for: url.port.map { "\(host):\($0)" } ?? host)

@@ -8,9 +8,9 @@ struct PerplexityCommand: ParsableCommand {
         abstract: "Compute a model's perplexity on a text file, the way llama-perplexity does.",
         discussion: """
         The text is tokenized (BOS first when the model adds one), cut into chunks of
-        --ctx tokens, and each chunk is evaluated from an empty context; only the second
-        half of each chunk is scored. Tokens after the last whole chunk are not scored
-        (the count is printed).
+        --ctx tokens, and each chunk is evaluated from an empty context; only the
+        second half of each chunk is scored. Tokens after the last whole chunk are not
+        scored (the count is printed).
         """)
 
     @Argument(help: ArgumentHelp(stringLiteral: ModelReference.help))

@@ -10,23 +10,25 @@ struct QuantizeCommand: ParsableCommand {
         commandName: "quantize",
         abstract: "Make a GGUF file smaller: store its weights in a quantized type.",
         discussion: """
-        Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L,
-        Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K. The quantizers and the per-tensor recipe are
-        llama-quantize's (without an importance matrix), byte for byte: norms are kept, the
-        output tensor is q6_K, the _M and _L mixes (and Q2_K) give attn_v, attn_output and
-        ffn_down tensors more bits, and a tensor whose rows do not fill whole blocks falls
-        back to a smaller block type; the notes printed first say which.
-        The output records general.file_type, general.quantization_version, and where it
-        came from (hearth.quantize.*).
+        Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K_S, Q3_K_M,
+        Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K. The quantizers and the
+        per-tensor recipe are llama-quantize's (without an importance matrix), byte
+        for byte: norms are kept, the output tensor is q6_K, the _M and _L mixes (and
+        Q2_K) give attn_v, attn_output and ffn_down tensors more bits, and a tensor
+        whose rows do not fill whole blocks falls back to a smaller block type; the
+        notes printed first say which. The output records general.file_type,
+        general.quantization_version, and where it came from (hearth.quantize.*).
 
           hearth quantize model-f16.gguf model-q4_0.gguf --type q4_0
-          hearth quantize model-f16.gguf model.gguf --type q4_1 --output-tensor-type f16
+          hearth quantize model-f16.gguf model.gguf --type q4_1 \\
+              --output-tensor-type f16
           hearth quantize model.gguf out.gguf --type q5_0 --tensor-type 'ffn_down=q8_0'
-          hearth quantize model-f16.gguf model-q4_k_m.gguf --type q4_k_m --report --text wiki.txt
+          hearth quantize model-f16.gguf model-q4_k_m.gguf --type q4_k_m \\
+              --report --text wiki.txt
 
-        With --report, the output is then compared with the source as `hearth compare` does
-        (perplexity, KL divergence and top-1 agreement on --text, file size, bits per weight,
-        generation speed), and the Markdown table is printed.
+        With --report, the output is then compared with the source as `hearth compare`
+        does (perplexity, KL divergence and top-1 agreement on --text, file size, bits
+        per weight, generation speed), and the Markdown table is printed.
         """)
 
     @Argument(help: "The source: a GGUF file, or a model in the store.")

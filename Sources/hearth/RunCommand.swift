@@ -74,10 +74,10 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Generate text with a model: one completion, or a chat when no prompt is given.",
         discussion: """
-        With a PROMPT, the model continues it and exits (the prompt is used as it is; add --chat
-        to wrap it in the model's chat template). Without one, an interactive chat starts: each
-        line you type is a user message, rendered with the model's chat template; /bye or end of
-        input (Ctrl-D) leaves.
+        With a PROMPT, the model continues it and exits (the prompt is used as it is;
+        add --chat to wrap it in the model's chat template). Without one, an
+        interactive chat starts: each line you type is a user message, rendered with
+        the model's chat template; /bye or end of input (Ctrl-D) leaves.
         """)
 
     @OptionGroup var modelOptions: ModelOptions

@@ -10,9 +10,19 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve models over the OpenAI and Ollama HTTP APIs.",
         discussion: """
-        The server offers the models in the store (hearth list; HEARTH_HOME, default ~/.hearth) under their names, and GGUF files (or folders of them) given here under their file names without '.gguf'. Models imported or removed while it runs appear and go; /api/create, /api/copy and /api/delete change the store. The server listens on 127.0.0.1:11434, Ollama's port, so Ollama clients, and OpenAI clients with the base URL http://127.0.0.1:11434/v1, find it as they are.
+        The server offers the models in the store (hearth list; HEARTH_HOME, default
+        ~/.hearth) under their names, and GGUF files (or folders of them) given here
+        under their file names without '.gguf'. Models imported or removed while it
+        runs appear and go; /api/create, /api/copy and /api/delete change the store.
+        The server listens on 127.0.0.1:11434, Ollama's port, so Ollama clients, and
+        OpenAI clients with the base URL http://127.0.0.1:11434/v1, find it as they
+        are.
 
-        Routes: /v1/chat/completions, /v1/completions (echo and logprobs), /v1/embeddings, /v1/models; /api/generate, /api/chat, /api/embed, /api/tags, /api/show, /api/ps, /api/version, /api/create, /api/copy, /api/delete, /api/pull, /api/push (to and from a Hearth hub); /health (503 while loading), /metrics (Prometheus), /tokenize, /detokenize.
+        Routes: /v1/chat/completions, /v1/completions (echo and logprobs),
+        /v1/embeddings, /v1/models; /api/generate, /api/chat, /api/embed, /api/tags,
+        /api/show, /api/ps, /api/version, /api/create, /api/copy, /api/delete,
+        /api/pull, /api/push (to and from a Hearth hub); /health (503 while loading),
+        /metrics (Prometheus), /tokenize, /detokenize.
 
         Examples:
           hearth serve

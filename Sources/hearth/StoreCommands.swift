@@ -62,7 +62,8 @@ struct CreateCommand: ParsableCommand {
         commandName: "create",
         abstract: "Create a model from a Modelfile (Ollama's syntax).",
         discussion: """
-        A Modelfile names a GGUF file or a stored model to start from, and what to add:
+        A Modelfile names a GGUF file or a stored model to start from, and what to
+        add:
           FROM ./SmolLM2-135M-Instruct.Q4_1.gguf   (or FROM smollm2:latest)
           PARAMETER temperature 0.2
           PARAMETER stop "<|im_end|>"
