@@ -76,8 +76,9 @@ public final class EvalRunner {
             throw EvalError("task \(task.name): \(fewshot) few-shot examples need more than the \(task.docs.count) docs it has")
         }
         let samplesPath = outputDirectory + "/samples_\(Self.fileName(task.name)).jsonl"
-        FileManager.default.createFile(atPath: samplesPath, contents: nil)
-        guard let samplesFile = FileHandle(forWritingAtPath: samplesPath) else { throw EvalError("cannot write '\(samplesPath)'") }
+        guard FileManager.default.createFile(atPath: samplesPath, contents: nil), let samplesFile = FileHandle(forWritingAtPath: samplesPath) else {
+            throw EvalError("cannot write '\(samplesPath)'")
+        }
         defer { try? samplesFile.close() }
         var scores: [String: [Double]] = [:]
         var rolling = (logprob: 0.0, words: 0, bytes: 0)
@@ -318,8 +319,8 @@ final class RequestCache {
                 guard let entry = try? TemplateValue.parseJSON(String(line)), case .string(let key)? = entry["key"], let value = entry["value"] else { continue }
                 values[key] = value
             }
-        } else {
-            FileManager.default.createFile(atPath: path, contents: nil)
+        } else if !FileManager.default.createFile(atPath: path, contents: nil) {
+            throw EvalError("cannot create the cache '\(path)'")
         }
         guard let handle = FileHandle(forWritingAtPath: path) else { throw EvalError("cannot write the cache '\(path)'") }
         self.handle = handle
