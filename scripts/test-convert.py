@@ -17,6 +17,8 @@ order and saves a Hugging Face folder (scripts/make-hf-folder.py; cached under
   and the files.
 - Qwen2.5 (qwen2), bfloat16: every tensor of the conversion equals the published file's
   dequantized weights rounded to bfloat16 (numpy's rounding here), with the same tokenizer.
+- A folder split into two safetensors shards with an index converts to the same tensors;
+  a missing shard is refused by name.
 - Bad folders (none, no config.json, bad JSON, an unknown architecture, a truncated
   safetensors file), an existing output and a quantized --type give clear errors and leave no
   output.
@@ -164,6 +166,36 @@ def test_report(hearth, work):
     check("--report without --text is refused before quantizing", r.returncode != 0 and "--text" in r.stderr and not os.path.exists(f"{work}/no.gguf"))
 
 
+def test_shards(hearth, model, work):
+    """A folder whose weights are split in two safetensors files with an index (as large models
+    come) converts to the same tensors as the single file."""
+    from safetensors.numpy import load_file, save_file
+    folder = hf_folder(model, "float32")
+    sharded = Path(work, "sharded")
+    sharded.mkdir()
+    for f in os.listdir(folder):
+        if f != "model.safetensors":
+            os.symlink(os.path.join(folder, f), sharded / f)
+    tensors = load_file(os.path.join(folder, "model.safetensors"))
+    names = sorted(tensors)
+    halves = {"model-00001-of-00002.safetensors": names[: len(names) // 2], "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+    for file, part in halves.items():
+        save_file({n: tensors[n] for n in part}, str(sharded / file), metadata={"format": "pt"})
+    (sharded / "model.safetensors.index.json").write_text(json.dumps(
+        {"metadata": {}, "weight_map": {n: file for file, part in halves.items() for n in part}}))
+    single, split = f"{work}/single.gguf", f"{work}/split.gguf"
+    a = run(hearth, "convert", folder, single, "--pre", "smollm")
+    b = run(hearth, "convert", str(sharded), split, "--pre", "smollm")
+    check("a sharded folder converts", a.returncode == 0 and b.returncode == 0, (a.stderr + b.stderr)[-400:])
+    if a.returncode == 0 and b.returncode == 0:
+        x = {t.name: t.data.tobytes() for t in gguf.GGUFReader(single).tensors}
+        y = {t.name: t.data.tobytes() for t in gguf.GGUFReader(split).tensors}
+        check("the shards give the single file's tensors, byte for byte", x == y and len(x) == 272)
+    os.remove(sharded / "model-00002-of-00002.safetensors")
+    r = run(hearth, "convert", str(sharded), f"{work}/missing.gguf")
+    check("a missing shard is refused, naming it", r.returncode != 0 and "model-00002-of-00002.safetensors" in r.stderr, r.stderr[-300:])
+
+
 def bf16_round(x):
     """numpy float32 to bfloat16 and back, rounding to nearest even (as torch casts)."""
     bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
@@ -240,6 +272,7 @@ def main():
     try:
         test_smollm2(hearth, smollm2, work)
         test_report(hearth, work)
+        test_shards(hearth, smollm2, work)
         if len(sys.argv) == 4:
             test_qwen2(hearth, sys.argv[3], work)
         test_errors(hearth, smollm2, work)
