@@ -152,6 +152,18 @@ extension KQuants {
         return suml2 > 0 ? sumlx / suml2 : 0
     }
 
+    /// Fills the 16 sub-block scales with `scale(j)` and returns the one of largest magnitude
+    /// (the first, with its sign), which q3_K and q6_K put under their super-scale.
+    @inline(__always)
+    static func signedLargest(_ scales: UnsafeMutablePointer<Float>, _ scale: (Int) -> Float) -> Float {
+        var largest: Float = 0
+        for j in 0..<16 {
+            scales[j] = scale(j)
+            if abs(scales[j]) > abs(largest) { largest = scales[j] }
+        }
+        return largest
+    }
+
     /// The 2-bit field layout q2_K and q3_K share: element 128 h + 32 j + l sits in byte
     /// 32 h + l at bits 2j.
     @inline(__always)
@@ -219,11 +231,7 @@ extension KQuants {
                 let L = l.baseAddress!, scales = s.baseAddress!
                 for b in 0..<(n / qkK) {
                     let x = src + b * qkK, p = dst + b * 110
-                    var maxScale: Float = 0, amax: Float = 0
-                    for j in 0..<16 {
-                        scales[j] = makeQ3Quants(16, 4, x + 16 * j, L + 16 * j)
-                        if abs(scales[j]) > amax { amax = abs(scales[j]); maxScale = scales[j] }
-                    }
+                    let maxScale = signedLargest(scales) { makeQ3Quants(16, 4, x + 16 * $0, L + 16 * $0) }
                     let sc = p + 96
                     for j in 0..<12 { sc.storeBytes(of: 0, toByteOffset: j, as: UInt8.self) }
                     var dBits: UInt16 = 0
@@ -244,9 +252,7 @@ extension KQuants {
                     p.storeBytes(of: dBits, toByteOffset: 108, as: UInt16.self)
                     let d = halfToFloat(dBits)
                     for j in 0..<16 {
-                        let low = j < 8 ? sc.load(fromByteOffset: j, as: UInt8.self) & 0x0f : sc.load(fromByteOffset: j - 8, as: UInt8.self) >> 4
-                        let high = (sc.load(fromByteOffset: 8 + j % 4, as: UInt8.self) >> UInt8(2 * (j / 4))) & 3
-                        let dj = d * Float(Int32(low | (high << 4)) - 32)
+                        let dj = d * Float(scaleQ3_K(j, UnsafeRawPointer(sc)))
                         if dj == 0 { continue }
                         for i in 0..<16 {
                             L[16 * j + i] = Int8(Swift.max(-4, Swift.min(3, nearestInt(x[16 * j + i] / dj))) + 4)
@@ -367,13 +373,8 @@ extension KQuants {
                 let L = l.baseAddress!, scales = s.baseAddress!
                 for b in 0..<(n / qkK) {
                     let x = src + b * qkK, p = dst + b * 210
-                    var maxScale: Float = 0, maxAbsScale: Float = 0
-                    for ib in 0..<16 {
-                        let scale = makeQXQuants(16, 32, x + 16 * ib, L + 16 * ib)
-                        scales[ib] = scale
-                        if abs(scale) > maxAbsScale { maxAbsScale = abs(scale); maxScale = scale }
-                    }
-                    if maxAbsScale < 1e-15 {
+                    let maxScale = signedLargest(scales) { makeQXQuants(16, 32, x + 16 * $0, L + 16 * $0) }
+                    if abs(maxScale) < 1e-15 {
                         for i in 0..<210 { p.storeBytes(of: 0, toByteOffset: i, as: UInt8.self) }
                         continue
                     }

@@ -62,14 +62,19 @@ enum KQuants {
         }
     }
 
+    /// The signed scale of sub-block g (0..<16) of q3_K, from its 12 scale bytes: 6 bits, the
+    /// low 4 in bytes 0..7 (two per byte), the high 2 in bytes 8..11, offset by 32.
+    @inline(__always)
+    static func scaleQ3_K(_ g: Int, _ s: UnsafeRawPointer) -> Int32 {
+        let low = g < 8 ? s.u8(at: g) & 0x0f : s.u8(at: g - 8) >> 4
+        let high = (s.u8(at: 8 + g % 4) >> UInt8(2 * (g / 4))) & 3
+        return Int32(low | (high << 4)) - 32
+    }
+
     static func decodeQ3_K(_ p: UnsafeRawPointer, _ k: inout KBlock) {
         k.d = p.f16(at: 108); k.dmin = 0
-        // 16 six-bit scales: low 4 bits in bytes 0..7 (two per byte), high 2 bits in bytes 8..11.
-        let s = p + 96
         for g in 0..<16 {
-            let low = g < 8 ? s.u8(at: g) & 0x0f : s.u8(at: g - 8) >> 4
-            let high = (s.u8(at: 8 + g % 4) >> UInt8(2 * (g / 4))) & 3
-            k.scale[g] = Int32(low | (high << 4)) - 32
+            k.scale[g] = scaleQ3_K(g, p + 96)
             k.min[g] = 0
         }
         // Element i = 128 * half + 32 * j + l: low bits in qs[32 * half + l] >> 2j, high bit in

@@ -134,10 +134,7 @@ enum LegacyQuants {
             let d = signedExtreme(x) / -8
             let id: Float = d != 0 ? 1 / d : 0
             p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
-            for j in 0..<16 {
-                let q0 = nibble(x[j] * id + 8.5, max: 15), q1 = nibble(x[j + 16] * id + 8.5, max: 15)
-                p.storeBytes(of: q0 | (q1 << 4), toByteOffset: 2 + j, as: UInt8.self)
-            }
+            storeQuants(p, qsAt: 2, qhAt: nil) { nibble(x[$0] * id + 8.5, max: 15) }
         }
     }
 
@@ -150,10 +147,7 @@ enum LegacyQuants {
             let id: Float = d != 0 ? 1 / d : 0
             p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
             p.storeBytes(of: floatToHalf(lo), toByteOffset: 2, as: UInt16.self)
-            for j in 0..<16 {
-                let q0 = nibble((x[j] - lo) * id + 0.5, max: 15), q1 = nibble((x[j + 16] - lo) * id + 0.5, max: 15)
-                p.storeBytes(of: q0 | (q1 << 4), toByteOffset: 4 + j, as: UInt8.self)
-            }
+            storeQuants(p, qsAt: 4, qhAt: nil) { nibble((x[$0] - lo) * id + 0.5, max: 15) }
         }
     }
 
@@ -164,14 +158,7 @@ enum LegacyQuants {
             let d = signedExtreme(x) / -16
             let id: Float = d != 0 ? 1 / d : 0
             p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
-            var qh: UInt32 = 0
-            for j in 0..<16 {
-                let q0 = nibble(x[j] * id + 16.5, max: 31), q1 = nibble(x[j + 16] * id + 16.5, max: 31)
-                p.storeBytes(of: (q0 & 0x0f) | ((q1 & 0x0f) << 4), toByteOffset: 6 + j, as: UInt8.self)
-                qh |= UInt32((q0 & 0x10) >> 4) << UInt32(j)
-                qh |= UInt32((q1 & 0x10) >> 4) << UInt32(j + 16)
-            }
-            p.storeBytes(of: qh, toByteOffset: 2, as: UInt32.self)
+            storeQuants(p, qsAt: 6, qhAt: 2) { nibble(x[$0] * id + 16.5, max: 31) }
         }
     }
 
@@ -184,14 +171,7 @@ enum LegacyQuants {
             let id: Float = d != 0 ? 1 / d : 0
             p.storeBytes(of: floatToHalf(d), toByteOffset: 0, as: UInt16.self)
             p.storeBytes(of: floatToHalf(lo), toByteOffset: 2, as: UInt16.self)
-            var qh: UInt32 = 0
-            for j in 0..<16 {
-                let q0 = nibble((x[j] - lo) * id + 0.5, max: 31), q1 = nibble((x[j + 16] - lo) * id + 0.5, max: 31)
-                p.storeBytes(of: (q0 & 0x0f) | ((q1 & 0x0f) << 4), toByteOffset: 8 + j, as: UInt8.self)
-                qh |= UInt32((q0 & 0x10) >> 4) << UInt32(j)
-                qh |= UInt32((q1 & 0x10) >> 4) << UInt32(j + 16)
-            }
-            p.storeBytes(of: qh, toByteOffset: 4, as: UInt32.self)
+            storeQuants(p, qsAt: 8, qhAt: 4) { nibble((x[$0] - lo) * id + 0.5, max: 31) }
         }
     }
 
@@ -219,6 +199,20 @@ enum LegacyQuants {
         let even = (v + 12_582_912) - 12_582_912
         let away = abs(v - even) == 0.5 ? v + (v < 0 ? -0.5 : 0.5) : even
         return Int32(bitPattern: (away + 12_582_912).bitPattern & 0x007f_ffff) - 0x0040_0000
+    }
+
+    /// Stores a block's 32 quants (`q(j)` for element j) as the 4- and 5-bit formats lay them
+    /// out: the low nibble of element j in byte `qsAt + j % 16` (the low half for j < 16, the
+    /// high half after); with `qhAt`, the fifth bit of element j in bit j of the u32 there.
+    @inline(__always)
+    static func storeQuants(_ p: UnsafeMutableRawPointer, qsAt: Int, qhAt: Int?, _ q: (Int) -> UInt8) {
+        var qh: UInt32 = 0
+        for j in 0..<16 {
+            let q0 = q(j), q1 = q(j + 16)
+            p.storeBytes(of: (q0 & 0x0f) | ((q1 & 0x0f) << 4), toByteOffset: qsAt + j, as: UInt8.self)
+            qh |= UInt32(q0 >> 4) << UInt32(j) | UInt32(q1 >> 4) << UInt32(j + 16)
+        }
+        if let qhAt { p.storeBytes(of: qh, toByteOffset: qhAt, as: UInt32.self) }
     }
 
     /// The first element of largest magnitude of a block, with its sign.

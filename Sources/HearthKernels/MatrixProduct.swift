@@ -53,9 +53,9 @@ public final class MatrixProduct: @unchecked Sendable {
             packedKernel = nil
             groupBytes = 0
         }
-        // The float formats' kernels step 8 elements at a time.
-        let kernelFits = type.traits.isQuantized || k % 8 == 0
-        rowKernel = kernelFits ? path.simdCode.flatMap { hearth_simd_matmul($0, ggml) } : nil
+        // Every row kernel steps at least 8 elements at a time (the float formats exactly 8;
+        // quantized rows are whole blocks of 32 or 256).
+        rowKernel = k % 8 == 0 ? path.simdCode.flatMap { hearth_simd_matmul($0, ggml) } : nil
         self.path = (packedKernel != nil || rowKernel != nil) ? path : .portable
     }
 

@@ -130,66 +130,44 @@ HS_INLINE void NAME(const int R, const int C, const uint8_t *w, size_t ws, const
 HS_OFFSET_TILE(tile_q4_0, 18, 2, 0, 3)
 HS_OFFSET_TILE(tile_q5_0, 22, 6, 1, 4)
 
-/// q4_1 against q8_1: sum (nib * d + m) * (a * da) = d * da * sum(nib * a) + m * s.
-HS_INLINE void tile_q4_1(const int R, const int C, const uint8_t *w, size_t ws, const uint8_t *x,
-                         size_t xs, float *y, size_t ys, long nb) {
-    __m256 acc[4][4];
-    float mins[4][4];
-    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) { acc[r][c] = _mm256_setzero_ps(); mins[r][c] = 0; }
-    for (long b = 0; b < nb; b++) {
-        __m256i u[4]; __m256 dw[4]; float m[4];
-        HS_UNROLL for (int r = 0; r < R; r++) {
-            const uint8_t *p = w + r * ws + b * 20;
-            prefetch_weights(p);
-            dw[r] = _mm256_set1_ps(f16_to_f32(p));
-            m[r] = f16_to_f32(p + 2);
-            u[r] = nibbles_32(p + 4);
-        }
-        HS_UNROLL for (int c = 0; c < C; c++) {
-            const uint8_t *q = x + c * xs + b * 36;
-            __m256 da = _mm256_set1_ps(f16_to_f32(q));
-            float s = f16_to_f32(q + 2);
-            __m256i a = load32(q + 4);
-            HS_UNROLL for (int r = 0; r < R; r++) {
-                __m256i dot = dot_u8i8(_mm256_setzero_si256(), u[r], a);
-                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[r], da), acc[r][c]);
-                mins[r][c] += m[r] * s;
-            }
-        }
-    }
-    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]) + mins[r][c];
+/// Weights with a min against q8_1: sum (q * d + m) * (a * da) = d * da * sum(q * a) + m * s
+/// (q4_1; q5_1 with `HIGH_BIT`, the fifth bit of each quant from qh).
+#define HS_MIN_TILE(NAME, BLOCK_BYTES, QS_AT, HIGH_BIT)                                            \
+HS_INLINE void NAME(const int R, const int C, const uint8_t *w, size_t ws, const uint8_t *x,       \
+                    size_t xs, float *y, size_t ys, long nb) {                                     \
+    __m256 acc[4][4];                                                                              \
+    float mins[4][4];                                                                              \
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) { acc[r][c] = _mm256_setzero_ps(); mins[r][c] = 0; } \
+    for (long b = 0; b < nb; b++) {                                                                \
+        __m256i u[4]; __m256 dw[4]; float m[4];                                                    \
+        HS_UNROLL for (int r = 0; r < R; r++) {                                                    \
+            const uint8_t *p = w + r * ws + b * (BLOCK_BYTES);                                     \
+            prefetch_weights(p);                                                                   \
+            dw[r] = _mm256_set1_ps(f16_to_f32(p));                                                 \
+            m[r] = f16_to_f32(p + 2);                                                              \
+            u[r] = nibbles_32(p + (QS_AT));                                                        \
+            if (HIGH_BIT) {                                                                        \
+                uint32_t qh; memcpy(&qh, p + 4, 4);                                                \
+                u[r] = _mm256_or_si256(u[r], _mm256_and_si256(bytes_from_bits(qh), _mm256_set1_epi8(0x10))); \
+            }                                                                                      \
+        }                                                                                          \
+        HS_UNROLL for (int c = 0; c < C; c++) {                                                    \
+            const uint8_t *q = x + c * xs + b * 36;                                                \
+            __m256 da = _mm256_set1_ps(f16_to_f32(q));                                             \
+            float s = f16_to_f32(q + 2);                                                           \
+            __m256i a = load32(q + 4);                                                             \
+            HS_UNROLL for (int r = 0; r < R; r++) {                                                \
+                __m256i dot = dot_u8i8(_mm256_setzero_si256(), u[r], a);                           \
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[r], da), acc[r][c]); \
+                mins[r][c] += m[r] * s;                                                            \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]) + mins[r][c]; \
 }
 
-/// q5_1 against q8_1: as q4_1, with the fifth bit of each quant from qh.
-HS_INLINE void tile_q5_1(const int R, const int C, const uint8_t *w, size_t ws, const uint8_t *x,
-                         size_t xs, float *y, size_t ys, long nb) {
-    __m256 acc[4][4];
-    float mins[4][4];
-    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) { acc[r][c] = _mm256_setzero_ps(); mins[r][c] = 0; }
-    for (long b = 0; b < nb; b++) {
-        __m256i u[4]; __m256 dw[4]; float m[4];
-        HS_UNROLL for (int r = 0; r < R; r++) {
-            const uint8_t *p = w + r * ws + b * 24;
-            prefetch_weights(p);
-            dw[r] = _mm256_set1_ps(f16_to_f32(p));
-            m[r] = f16_to_f32(p + 2);
-            uint32_t qh; memcpy(&qh, p + 4, 4);
-            u[r] = _mm256_or_si256(nibbles_32(p + 8), _mm256_and_si256(bytes_from_bits(qh), _mm256_set1_epi8(0x10)));
-        }
-        HS_UNROLL for (int c = 0; c < C; c++) {
-            const uint8_t *q = x + c * xs + b * 36;
-            __m256 da = _mm256_set1_ps(f16_to_f32(q));
-            float s = f16_to_f32(q + 2);
-            __m256i a = load32(q + 4);
-            HS_UNROLL for (int r = 0; r < R; r++) {
-                __m256i dot = dot_u8i8(_mm256_setzero_si256(), u[r], a);
-                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[r], da), acc[r][c]);
-                mins[r][c] += m[r] * s;
-            }
-        }
-    }
-    HS_UNROLL for (int r = 0; r < R; r++) HS_UNROLL for (int c = 0; c < C; c++) y[c * ys + r] = hs_hsum8(acc[r][c]) + mins[r][c];
-}
+HS_MIN_TILE(tile_q4_1, 20, 4, 0)
+HS_MIN_TILE(tile_q5_1, 24, 8, 1)
 
 /// q8_0 against q8_0: |w| times a with w's sign moved onto a, so the unsigned-by-signed
 /// product applies (|w| <= 127 keeps the AVX2 pair sums below 32767).
