@@ -28,8 +28,8 @@ struct CompareCommand: ParsableCommand {
     var threads: Int = defaultThreadCount
 
     func validate() throws {
-        if ctx < 4 || ctx > 1 << 16 { throw ValidationError("--ctx must be between 4 and 65536 (got \(ctx))") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        try OptionChecks.chunkSize(ctx)
+        try OptionChecks.threads(threads)
     }
 
     func run() throws {
@@ -44,8 +44,7 @@ enum QualityReport {
     static let speedTokens = 64, speedRuns = 3
 
     static func make(base baseReference: ModelReference, other otherReference: ModelReference, text: String, ctx: Int, threads: Int) throws -> String {
-        guard let data = FileManager.default.contents(atPath: text) else { throw CLIError("cannot read '\(text)'") }
-        guard let string = String(data: data, encoding: .utf8) else { throw CLIError("'\(text)' is not UTF-8 text") }
+        let string = try readTextFile(text)
         let baseModel = try baseReference.load(), otherModel = try otherReference.load()
         let tokens = baseModel.tokenizer.encode(string, addSpecial: true, parseSpecial: false)
         guard otherModel.tokenizer.encode(string, addSpecial: true, parseSpecial: false) == tokens else {

@@ -59,7 +59,7 @@ struct EvalCommand: ParsableCommand {
         if let numFewshot, numFewshot < 0 { throw ValidationError("--num-fewshot must be 0 or more") }
         if system != nil && !applyChatTemplate { throw ValidationError("--system goes with --apply-chat-template") }
         if let ctx, ctx < 16 { throw ValidationError("--ctx must be at least 16 (got \(ctx))") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        try OptionChecks.threads(threads)
     }
 
     var bigbenchRoot: String {
@@ -100,8 +100,9 @@ struct EvalCommand: ParsableCommand {
             }
         }
         guard !loaded.isEmpty else { throw CLIError("--tasks names no task") }
+        let hashing = ModelDigest(reference)
         let loadedModel = try reference.load()
-        let contextSize = ctx.map { max($0, 16) } ?? min(loadedModel.shape.trainedContext, 4096)
+        let contextSize = ctx ?? min(loadedModel.shape.trainedContext, 4096)
         var settings = EvalSettings()
         settings.limit = limit
         settings.numFewshot = numFewshot
@@ -109,7 +110,7 @@ struct EvalCommand: ParsableCommand {
         settings.applyChatTemplate = applyChatTemplate
         settings.system = system
         settings.perplexityContext = ctx ?? 512
-        let digest = try modelDigest(reference)
+        guard let digest = hashing.wait() else { throw CLIError("cannot read '\(reference.path)' to take its sha256") }
         let outputDirectory = output ?? "hearth-eval/" + EvalRunner.fileName(reference.displayName)
         let runner: EvalRunner
         do {
@@ -119,16 +120,20 @@ struct EvalCommand: ParsableCommand {
         printError("evaluating \(reference.displayName) (\(digest.description.prefix(19))…) on \(loaded.count) tasks; results in \(outputDirectory)")
         var results: [TaskResult] = []
         for task in loaded {
-            let total = task.outputType == .perplexity ? 1 : min(task.docs.count, limit ?? .max)
-            let bar = ProgressBar(task.name, total: total, unit: task.outputType == .perplexity ? .items("chunks") : .items("examples"))
+            // The runner gives the total with the progress (a text's chunks are known once it
+            // is tokenized): the bar starts with the first report.
+            var bar: ProgressBar?
             do {
-                let result = try runner.run(task) { done, total, _ in bar.update(done) }
-                bar.finish()
+                let result = try runner.run(task) { done, total, _ in
+                    if bar == nil { bar = ProgressBar(task.name, total: total, unit: .items(task.outputType == .perplexity ? "chunks" : "examples")) }
+                    bar?.update(done)
+                }
+                bar?.finish()
                 results.append(result)
                 let headline = result.metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.4f", $0.value.value))" }.joined(separator: ", ")
                 printError("\(task.name): \(headline) (\(result.samples) examples\(result.cachedSamples > 0 ? ", \(result.cachedSamples) from the cache" : ""), \(format2(result.seconds)) s)")
             } catch {
-                bar.finish()
+                bar?.finish()
                 throw CLIError("\(task.name): \(error.message) (finished examples are kept in \(outputDirectory)/cache.jsonl; run again to resume)")
             }
         }
@@ -139,15 +144,5 @@ struct EvalCommand: ParsableCommand {
             started: started, seconds: Date().timeIntervalSince(started))
         do { try report.write(to: outputDirectory) } catch { throw CLIError(error.message) }
         print(report.markdown())
-    }
-
-    /// The model file's sha256 (a stored model's is its blob's name).
-    func modelDigest(_ reference: ModelReference) throws -> Digest {
-        if let stored = reference.stored { return stored.modelDigest }
-        guard let handle = FileHandle(forReadingAtPath: reference.path) else { throw CLIError("cannot read '\(reference.path)'") }
-        defer { try? handle.close() }
-        var digest = StreamingDigest()
-        while let chunk = try? handle.read(upToCount: 8 << 20), !chunk.isEmpty { digest.update(chunk) }
-        return digest.finish()
     }
 }

@@ -48,3 +48,34 @@ struct ModelReference {
     /// The name to show: the store name, or the file name.
     var displayName: String { stored?.name.description ?? (path as NSString).lastPathComponent }
 }
+
+/// A model's sha256: a stored model's is its blob's name; a file's is computed on a thread
+/// of its own, so that it overlaps other work (loading, quantizing).
+final class ModelDigest: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Digest?
+
+    init(_ reference: ModelReference) {
+        if let stored = reference.stored {
+            result = stored.modelDigest
+            done.signal()
+            return
+        }
+        let path = reference.path
+        Thread { [self] in
+            var digest = StreamingDigest()
+            if let handle = FileHandle(forReadingAtPath: path) {
+                while let chunk = try? handle.read(upToCount: 8 << 20), !chunk.isEmpty { digest.update(chunk) }
+                try? handle.close()
+                result = digest.finish()
+            }
+            done.signal()
+        }.start()
+    }
+
+    /// The digest, once computed (nil when the file could not be read).
+    func wait() -> Digest? {
+        done.wait()
+        return result
+    }
+}

@@ -23,13 +23,12 @@ struct PerplexityCommand: ParsableCommand {
     var threads: Int = defaultThreadCount
 
     func validate() throws {
-        if ctx < 4 || ctx > 1 << 16 { throw ValidationError("--ctx must be between 4 and 65536 (got \(ctx))") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        try OptionChecks.chunkSize(ctx)
+        try OptionChecks.threads(threads)
     }
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read '\(file)'") }
-        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("'\(file)' is not UTF-8 text") }
+        let text = try readTextFile(file)
         let loaded = try ModelReference(model).load()
         let tokens = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
         let bos = loaded.tokenizer.addBOS ? loaded.tokenizer.bosID : nil

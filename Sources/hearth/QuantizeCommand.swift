@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HearthEngine
 import HearthGGUF
 import HearthHub
 import HearthKernels
@@ -48,7 +49,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(name: .customLong("tensor-type"), help: "REGEX=TYPE: tensors whose names match take TYPE (repeatable; the first match wins).")
     var tensorTypes: [String] = []
     @Option(name: [.customShort("t"), .long], help: "Threads to quantize with (default: the number of cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    var threads: Int = defaultThreadCount
     @Flag(help: "Then compare the output with the source on --text and print the table (as hearth compare).")
     var report = false
     @Option(help: "The text file --report evaluates on.")
@@ -57,12 +58,12 @@ struct QuantizeCommand: ParsableCommand {
     var ctx: Int = 512
 
     func validate() throws {
-        if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        try OptionChecks.threads(threads)
         do { _ = try QuantizeType.named(type) } catch { throw ValidationError(error.message) }
         if report && text == nil { throw ValidationError("--report needs --text FILE: the text both models are evaluated on") }
         if !report && text != nil { throw ValidationError("--text is for --report; add --report to compare the output with the source") }
         if let text, !FileManager.default.isReadableFile(atPath: text) { throw ValidationError("cannot read --text '\(text)'") }
-        if ctx < 4 || ctx > 1 << 16 { throw ValidationError("--ctx must be between 4 and 65536 (got \(ctx))") }
+        try OptionChecks.chunkSize(ctx)
     }
 
     func run() throws {
@@ -112,11 +113,11 @@ struct QuantizeCommand: ParsableCommand {
         if allowRequantize { recipe += " requantize" }
         let placeholder = "sha256:" + String(repeating: "0", count: 64)
         let provenance: [(String, GGUFValue)] = [
-            ("hearth.quantize.source_digest", .string(reference.stored?.modelDigest.description ?? placeholder)),
+            ("hearth.quantize.source_digest", .string(placeholder)),
             ("hearth.quantize.recipe", .string(recipe)),
             ("hearth.quantize.version", .string(hearthVersion)),
         ]
-        let hashing = SourceDigest(path: reference.stored == nil ? reference.path : nil)
+        let hashing = ModelDigest(reference)
         let bar = ProgressBar("quantizing", total: plan.outputBytes)
         do {
             try Quantizer.run(source: file, plan: plan, fileType: options.type.fileType, provenance: provenance, to: outputPath,
@@ -132,30 +133,5 @@ struct QuantizeCommand: ParsableCommand {
             print("")
             print(try QualityReport.make(base: reference, other: try ModelReference(outputPath), text: text, ctx: ctx, threads: threads))
         }
-    }
-}
-
-/// The sha256 of a file, computed on a thread of its own (nil path: nothing to compute).
-final class SourceDigest: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Digest?
-
-    init(path: String?) {
-        guard let path else { done.signal(); return }
-        Thread { [self] in
-            var digest = StreamingDigest()
-            if let handle = FileHandle(forReadingAtPath: path) {
-                while let chunk = try? handle.read(upToCount: 8 << 20), !chunk.isEmpty { digest.update(chunk) }
-                try? handle.close()
-                result = digest.finish()
-            }
-            done.signal()
-        }.start()
-    }
-
-    /// The digest, once computed (nil when there was no file, or it could not be read).
-    func wait() -> Digest? {
-        done.wait()
-        return result
     }
 }

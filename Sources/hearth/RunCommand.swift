@@ -17,7 +17,7 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         if let ctxSize, ctxSize < 8 { throw ValidationError("--ctx-size must be at least 8 (got \(ctxSize))") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        try OptionChecks.threads(threads)
     }
 
     /// The model named, loaded, and the context size: --ctx-size, else the store's num_ctx.

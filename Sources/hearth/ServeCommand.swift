@@ -85,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         if parallel < 1 { throw ValidationError("--parallel must be at least 1 (got \(parallel))") }
         if ctxSize < 8 || ctxSize > 1 << 20 { throw ValidationError("--ctx-size must be between 8 and 1048576 (got \(ctxSize))") }
         if queue < 0 { throw ValidationError("--queue must be 0 or more (got \(queue))") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        try OptionChecks.threads(threads)
         if maxBodyMiB < 1 { throw ValidationError("--max-body must be at least 1 MiB (got \(maxBodyMiB))") }
         if maxModels < 1 { throw ValidationError("--max-models must be at least 1 (got \(maxModels))") }
         if let memoryBudgetGiB, memoryBudgetGiB <= 0 { throw ValidationError("--memory-budget must be positive (got \(memoryBudgetGiB))") }
