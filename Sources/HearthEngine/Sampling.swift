@@ -151,7 +151,7 @@ func softmax(_ x: [Float]) -> [Float] {
 }
 
 /// log sum_i e^(l_i), shifted by the max and summed in Double.
-func logSumExp(_ logits: UnsafeBufferPointer<Float>) -> Double {
+public func logSumExp(_ logits: UnsafeBufferPointer<Float>) -> Double {
     var m = -Float.infinity
     for l in logits { m = max(m, l) }
     var s: Double = 0

@@ -59,7 +59,6 @@ public enum BigBench {
         guard !docs.isEmpty else { throw EvalError("\(path): no examples") }
         return EvalTask(name: name, file: path, fileDigest: TaskLoader.digest([data]), outputType: .multipleChoice, docs: docs,
                         description: try setting("task_prefix", ""), docToText: .field("input"), docToTarget: .field("gold"),
-                        docToChoice: .field("choices"), targetDelimiter: "", fewshotDelimiter: separator, numFewshot: 0,
-                        until: [], maxGenerationTokens: 0, filters: [], ignoreCase: false, ignorePunctuation: false, text: nil)
+                        docToChoice: .field("choices"), targetDelimiter: "", fewshotDelimiter: separator)
     }
 }

@@ -88,21 +88,27 @@ public final class EvalRunner {
             let context = try prompt(task, index: index, fewshot: fewshot)
             let key = requestKey(task, index: index, context: context)
             var sample: [String: TemplateValue] = ["doc": .int(index), "location": .string(doc.location), "prompt": .string(context)]
+            /// This doc's answer from the cache, or from the scorer (then kept in the cache).
+            func answer(_ compute: () throws(EvalError) -> TemplateValue) throws(EvalError) -> TemplateValue {
+                if let value = cache[key] {
+                    cached += 1
+                    return value
+                }
+                let value: TemplateValue
+                do { value = try compute() } catch { throw EvalError("\(doc.location): \(error.message)") }
+                try cache.store(key, value)
+                return value
+            }
             switch task.outputType {
             case .multipleChoice:
                 let choices = try task.choices(doc)
                 let gold = try task.gold(doc, choices: choices)
                 let continuations = choices.map { task.targetDelimiter + $0 }
-                let logprobs: [Double]
-                if case .array(let values)? = cache[key] {
-                    logprobs = values.compactMap { if case .double(let d) = $0 { d } else if case .int(let i) = $0 { Double(i) } else { nil } }
-                    cached += 1
-                } else {
-                    do {
-                        logprobs = try scorer.loglikelihoods(context: context, continuations: continuations).map(\.logprob)
-                    } catch { throw EvalError("\(doc.location): \(error.message)") }
-                    try cache.store(key, .array(logprobs.map { .double($0) }))
+                let stored = try answer { () throws(EvalError) in
+                    .array(try scorer.loglikelihoods(context: context, continuations: continuations).map { .double($0.logprob) })
                 }
+                let logprobs = Self.numbers(stored)
+                guard logprobs.count == choices.count else { throw EvalError("\(doc.location): the cache holds \(logprobs.count) log-likelihoods for \(choices.count) choices") }
                 // acc_norm divides by the choice's length in characters (lm-eval's len(str)).
                 let lengths = continuations.map { Double(max(1, $0.unicodeScalars.count)) }
                 let pred = Self.argmax(logprobs), predNorm = Self.argmax(zip(logprobs, lengths).map { $0 / $1 })
@@ -116,16 +122,10 @@ public final class EvalRunner {
                 sample["acc_norm"] = .int(predNorm == gold ? 1 : 0)
             case .generateUntil:
                 let target = try task.target(doc)
-                let text: String
-                if case .string(let s)? = cache[key] {
-                    text = s
-                    cached += 1
-                } else {
-                    do { text = try scorer.generate(context: context, until: task.until, maxTokens: task.maxGenerationTokens) } catch {
-                        throw EvalError("\(doc.location): \(error.message)")
-                    }
-                    try cache.store(key, .string(text))
+                let stored = try answer { () throws(EvalError) in
+                    .string(try scorer.generate(context: context, until: task.until, maxTokens: task.maxGenerationTokens))
                 }
+                guard case .string(let text) = stored else { throw EvalError("\(doc.location): the cache holds no text for it") }
                 let filtered = Self.apply(task.filters, to: text)
                 let match = Self.normalize(filtered, task) == Self.normalize(target, task)
                 scores["exact_match", default: []].append(match ? 1 : 0)
@@ -135,14 +135,8 @@ public final class EvalRunner {
                 sample["exact_match"] = .int(match ? 1 : 0)
             case .loglikelihoodRolling:
                 let text = try task.target(doc)
-                let logprob: Double
-                if case .double(let d)? = cache[key] {
-                    logprob = d
-                    cached += 1
-                } else {
-                    do { logprob = try scorer.rollingLoglikelihood(text).logprob } catch { throw EvalError("\(doc.location): \(error.message)") }
-                    try cache.store(key, .double(logprob))
-                }
+                let stored = try answer { () throws(EvalError) in .double(try scorer.rollingLoglikelihood(text).logprob) }
+                guard let logprob = Self.numbers(stored).first else { throw EvalError("\(doc.location): the cache holds no log-likelihood for it") }
                 rolling.logprob += logprob
                 rolling.words += Self.wordCount(text)
                 rolling.bytes += text.utf8.count
@@ -238,6 +232,17 @@ public final class EvalRunner {
 
     static func sha256(_ text: String) -> String { SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined() }
 
+    /// The numbers in a cached value (a number, or a list of them; JSON may give integral
+    /// values back as integers).
+    static func numbers(_ value: TemplateValue) -> [Double] {
+        switch value {
+        case .double(let d): return [d]
+        case .int(let i): return [Double(i)]
+        case .array(let items): return items.flatMap(numbers)
+        default: return []
+        }
+    }
+
     static func argmax(_ values: [Double]) -> Int { values.indices.max { values[$0] < values[$1] || (values[$0] == values[$1] && $0 > $1) } ?? 0 }
 
     /// The mean and its standard error (sample standard deviation over sqrt(n)), as lm-eval.
@@ -292,7 +297,7 @@ public final class EvalRunner {
 
     static func describe(_ field: DocField) -> String {
         switch field {
-        case .template(_, let source): return source
+        case .template(let t): return t.source
         case .field(let name): return "{{\(name)}}"
         case .fixed(let v): return (try? v.jsonString()) ?? ""
         }

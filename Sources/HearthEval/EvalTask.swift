@@ -29,10 +29,22 @@ public enum OutputType: String, Sendable, CaseIterable {
     case perplexity
 }
 
+/// A Jinja template over a doc's fields, compiled once with what rendering needs to know.
+public struct DocTemplate: Sendable {
+    /// As the task file gives it.
+    public let source: String
+    let compiled: ChatTemplate
+    /// The names its `{{ ... }}` expressions start with: each must be a field of the doc.
+    let names: [String]
+    /// A single expression (`{{ choices }}`), compiled through `tojson` so that its value, not
+    /// its text, comes back (a list stays a list).
+    let yieldsValue: Bool
+}
+
 /// A template over a doc's fields, or the name of a field (lm-eval takes a bare field name as
 /// the field's value), or a fixed value.
 public enum DocField: Sendable {
-    case template(ChatTemplate, source: String)
+    case template(DocTemplate)
     case field(String)
     case fixed(TemplateValue)
 
@@ -44,20 +56,16 @@ public enum DocField: Sendable {
         case .field(let name):
             guard let v = doc.fields[name] else { throw EvalError("\(doc.location): the doc has no field '\(name)' for \(what)") }
             return v
-        case .template(let t, let source):
+        case .template(let t):
             // A name the doc lacks renders as "" in Jinja: a typo would quietly empty the prompt.
-            for name in Self.names(in: source) where doc.fields[name] == nil {
+            for name in t.names where doc.fields[name] == nil {
                 throw EvalError("\(doc.location): \(what) uses '\(name)', which the doc does not have (it has \(doc.fields.keys.sorted().joined(separator: ", ")))")
             }
             do {
-                let rendered = try t.render(doc.fields)
-                if Self.isSingleExpression(source) {
-                    // Rendered through `tojson` (see `DocField.make`): the value itself.
-                    return try TemplateValue.parseJSON(rendered)
-                }
-                return .string(rendered)
+                let rendered = try t.compiled.render(doc.fields)
+                return t.yieldsValue ? try TemplateValue.parseJSON(rendered) : .string(rendered)
             } catch {
-                throw EvalError("\(doc.location): \(what) template '\(source)': \(error)")
+                throw EvalError("\(doc.location): \(what) template '\(t.source)': \(error)")
             }
         }
     }
@@ -94,9 +102,10 @@ public enum DocField: Sendable {
         guard case .string(let s) = value else { return .fixed(value) }
         if knownFields.contains(s) { return .field(s) }
         guard s.contains("{{") || s.contains("{%") else { return .fixed(value) }
-        let source = isSingleExpression(s) ? "{{ (" + String(s.trimmingCharacters(in: .whitespaces).dropFirst(2).dropLast(2)) + ") | tojson }}" : s
+        let single = isSingleExpression(s)
+        let source = single ? "{{ (" + String(s.trimmingCharacters(in: .whitespaces).dropFirst(2).dropLast(2)) + ") | tojson }}" : s
         do {
-            return .template(try ChatTemplate(source, options: .jinja2Defaults), source: s)
+            return .template(DocTemplate(source: s, compiled: try ChatTemplate(source, options: .jinja2Defaults), names: names(in: s), yieldsValue: single))
         } catch {
             throw EvalError("\(what) template '\(s)': \(error)")
         }
@@ -137,6 +146,32 @@ public struct EvalTask: Sendable {
     public let ignorePunctuation: Bool
     /// For `perplexity`: the whole text.
     public let text: String?
+
+    /// A task; what a task type does not use keeps lm-eval's defaults.
+    init(name: String, file: String, fileDigest: String, outputType: OutputType, docs: [EvalDoc] = [], description: String = "",
+         docToText: DocField = .fixed(.string("")), docToTarget: DocField = .fixed(.string("")), docToChoice: DocField? = nil,
+         targetDelimiter: String = " ", fewshotDelimiter: String = "\n\n", numFewshot: Int = 0, until: [String] = [],
+         maxGenerationTokens: Int = 0, filters: [TextFilter] = [], ignoreCase: Bool = false, ignorePunctuation: Bool = false,
+         text: String? = nil) {
+        self.name = name
+        self.file = file
+        self.fileDigest = fileDigest
+        self.outputType = outputType
+        self.docs = docs
+        self.description = description
+        self.docToText = docToText
+        self.docToTarget = docToTarget
+        self.docToChoice = docToChoice
+        self.targetDelimiter = targetDelimiter
+        self.fewshotDelimiter = fewshotDelimiter
+        self.numFewshot = numFewshot
+        self.until = until
+        self.maxGenerationTokens = maxGenerationTokens
+        self.filters = filters
+        self.ignoreCase = ignoreCase
+        self.ignorePunctuation = ignorePunctuation
+        self.text = text
+    }
 
     /// The metrics this task reports, in order.
     public var metricNames: [String] { Self.metrics(for: outputType) }

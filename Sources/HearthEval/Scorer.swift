@@ -16,23 +16,20 @@ public final class Scorer {
 
     public var contextSize: Int { session.contextSize }
 
-    /// lm-eval's split of a context and continuation into tokens: trailing spaces of the
-    /// context move to the continuation, the whole is tokenized, and the continuation is what
-    /// follows the context's own tokens.
-    func encodePair(_ context: String, _ continuation: String) -> (context: [Int32], continuation: [Int32]) {
-        var context = context, continuation = continuation
-        // Python's rstrip(): all trailing whitespace, newlines included.
+    /// lm-eval's split of a context and its continuations into tokens: trailing whitespace of
+    /// the context (Python's rstrip) moves to each continuation, each whole is tokenized, and a
+    /// continuation is what follows the context's own tokens. The context is tokenized once;
+    /// with nothing in it, `prefixToken` stands in.
+    func encode(_ context: String, _ continuations: [String]) -> (context: [Int32], continuations: [[Int32]]) {
         let trailing = context.reversed().prefix { $0.isWhitespace }.count
-        if trailing > 0 {
-            continuation = String(context.suffix(trailing)) + continuation
-            context = String(context.dropLast(trailing))
+        let head = String(context.dropLast(trailing)), tail = String(context.suffix(trailing))
+        let headTokens = head.isEmpty ? [] : model.tokenize(head)
+        let encoded = continuations.map { continuation -> [Int32] in
+            let whole = model.tokenize(head + tail + continuation)
+            if headTokens.isEmpty { return whole.first == prefixToken ? Array(whole.dropFirst()) : whole }
+            return Array(whole.dropFirst(headTokens.count))
         }
-        let whole = model.tokenize(context + continuation)
-        let contextTokens = model.tokenize(context)
-        if contextTokens.isEmpty || context.isEmpty {
-            return ([prefixToken], whole.first == prefixToken ? Array(whole.dropFirst()) : whole)
-        }
-        return (contextTokens, Array(whole.dropFirst(contextTokens.count)))
+        return (headTokens.isEmpty ? [prefixToken] : headTokens, encoded)
     }
 
     /// What text with nothing before it is conditioned on: lm-eval's prefix token, the BOS
@@ -55,8 +52,8 @@ public final class Scorer {
     /// one (every token the most likely), with the continuation's token count.
     public func loglikelihoods(context: String, continuations: [String]) throws(EvalError) -> [(logprob: Double, greedy: Bool, tokens: Int)] {
         var results: [(Double, Bool, Int)] = []
-        for continuation in continuations {
-            let (ctx, cont) = encodePair(context, continuation)
+        let (ctx, encoded) = encode(context, continuations)
+        for (continuation, cont) in zip(continuations, encoded) {
             guard !cont.isEmpty else { throw EvalError("the continuation '\(continuation)' adds no tokens to its context") }
             let total = ctx.count + cont.count
             guard total <= session.contextSize else {
@@ -71,9 +68,8 @@ public final class Scorer {
             var sum = 0.0, greedy = true
             for (i, token) in cont.enumerated() {
                 let row = UnsafeBufferPointer(rebasing: logits[(i * vocab)..<((i + 1) * vocab)])
-                let (logprob, isMax) = Self.logSoftmax(row, at: Int(token))
-                sum += logprob
-                greedy = greedy && isMax
+                sum += Double(row[Int(token)]) - logSumExp(row)
+                greedy = greedy && !row.contains { $0 > row[Int(token)] }
             }
             results.append((sum, greedy, cont.count))
         }
@@ -96,7 +92,8 @@ public final class Scorer {
             do { logits = try session.evaluate(Array(input), rows: .all) } catch { throw EvalError(error.message) }
             let vocab = session.vocabularySize
             for (i, token) in tokens[start..<end].enumerated() {
-                sum += Self.logSoftmax(UnsafeBufferPointer(rebasing: logits[(i * vocab)..<((i + 1) * vocab)]), at: Int(token)).0
+                let row = UnsafeBufferPointer(rebasing: logits[(i * vocab)..<((i + 1) * vocab)])
+                sum += Double(row[Int(token)]) - logSumExp(row)
             }
             start = end
         }
@@ -105,7 +102,8 @@ public final class Scorer {
 
     /// Greedy text after `context`, stopped before any of `until` or after `maxTokens`.
     public func generate(context: String, until: [String], maxTokens: Int) throws(EvalError) -> String {
-        let tokens = model.tokenize(context)
+        let encoded = model.tokenize(context)
+        let tokens = encoded.isEmpty ? [prefixToken] : encoded
         guard tokens.count + maxTokens <= session.contextSize else {
             throw EvalError("a prompt of \(tokens.count) tokens and \(maxTokens) to generate do not fit the context of \(session.contextSize); raise --ctx")
         }
@@ -123,14 +121,5 @@ public final class Scorer {
             return try Perplexity.compute(session: session, tokens: tokens, context: context,
                                           bos: model.tokenizer.addBOS ? model.tokenizer.bosID : nil, progress: progress)
         } catch { throw EvalError(error.message) }
-    }
-
-    /// log softmax(row)[index], in double precision, and whether index is the row's maximum.
-    static func logSoftmax(_ row: UnsafeBufferPointer<Float>, at index: Int) -> (Double, Bool) {
-        var maxValue = -Float.infinity
-        for v in row where v > maxValue { maxValue = v }
-        var sum = 0.0
-        for v in row { sum += exp(Double(v - maxValue)) }
-        return (Double(row[index] - maxValue) - log(sum), row[index] >= maxValue)
     }
 }

@@ -54,13 +54,12 @@ public enum TaskLoader {
         return "sha256:" + h.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
-    /// A perplexity task over one text file.
-    static func perplexityTask(text path: String, name: String) throws(EvalError) -> EvalTask {
+    /// A perplexity task over the text file `path`, defined by `definition` (the text file
+    /// itself, or a YAML file naming it, whose bytes `definitionData` join the digest).
+    static func perplexityTask(text path: String, name: String, definition: String? = nil, definitionData: Data? = nil) throws(EvalError) -> EvalTask {
         let (text, data) = try read(path)
-        return EvalTask(name: name, file: path, fileDigest: digest([data]), outputType: .perplexity, docs: [], description: "",
-                        docToText: .fixed(.string("")), docToTarget: .fixed(.string("")), docToChoice: nil,
-                        targetDelimiter: " ", fewshotDelimiter: "\n\n", numFewshot: 0, until: [], maxGenerationTokens: 0,
-                        filters: [], ignoreCase: false, ignorePunctuation: false, text: text)
+        return EvalTask(name: name, file: definition ?? path, fileDigest: digest((definitionData.map { [$0] } ?? []) + [data]),
+                        outputType: .perplexity, text: text)
     }
 
     static func loadYAML(_ path: String) throws(EvalError) -> EvalTask {
@@ -112,11 +111,7 @@ public enum TaskLoader {
         }
         let datasetPath = dataset.hasPrefix("/") ? dataset : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(dataset)
         if outputType == .perplexity {
-            let t = try perplexityTask(text: datasetPath, name: name)
-            return EvalTask(name: name, file: path, fileDigest: digest([data, Data(t.text!.utf8)]), outputType: .perplexity, docs: [],
-                            description: "", docToText: t.docToText, docToTarget: t.docToTarget, docToChoice: nil, targetDelimiter: " ",
-                            fewshotDelimiter: "\n\n", numFewshot: 0, until: [], maxGenerationTokens: 0, filters: [],
-                            ignoreCase: false, ignorePunctuation: false, text: t.text)
+            return try perplexityTask(text: datasetPath, name: name, definition: path, definitionData: data)
         }
         let (docs, datasetData) = try loadDocs(datasetPath)
         guard !docs.isEmpty else { throw EvalError("\(datasetPath): no examples") }

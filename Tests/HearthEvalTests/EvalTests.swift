@@ -133,6 +133,18 @@ import Testing
         #expect(abs(spaced - plain) < 1e-9)
     }
 
+    /// A generate_until doc whose prompt is empty generates after the prefix token.
+    @Test func anEmptyPromptGeneratesAfterThePrefixToken() throws {
+        let dir = try TemporaryDirectory()
+        let model = try Model(path: try TinyModel().write(in: dir))
+        let scorer = try Scorer(model: model, contextSize: 64, threads: 1)
+        let text = try scorer.generate(context: "", until: [], maxTokens: 4)
+        let reference = try model.generate(in: try model.makeSession(contextSize: 64, threads: 1),
+                                           promptTokens: [model.tokenizer.bosID ?? model.tokenizer.eosID ?? 0],
+                                           options: GenerationOptions(maxTokens: 4, sampling: .greedy)).text
+        #expect(text == reference)
+    }
+
     @Test func aRequestLongerThanTheContextIsRefused() throws {
         let dir = try TemporaryDirectory()
         let model = try Model(path: try TinyModel().write(in: dir))
