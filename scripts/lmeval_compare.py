@@ -68,6 +68,15 @@ def tokenizer_folder(model, out):
     path.write_text(json.dumps(tok))
 
 
+def task_yaml(work, name, data, body):
+    """A task YAML both tools read: the local JSON-lines file through lm-eval's json loader,
+    then `body`."""
+    path = work / f"{name}.yaml"
+    path.write_text(f"task: {name}\ndataset_path: json\ndataset_kwargs: {{data_files: {{test: {data}}}}}\ntest_split: test\n"
+                    + body + "metadata: {version: 1.0}\n")
+    return path
+
+
 def run(hearth, model, work, bigbench):
     work = Path(work, "lmeval")
     work.mkdir()
@@ -75,47 +84,29 @@ def run(hearth, model, work, bigbench):
     for t in TASKS:
         data = work / f"{t}.jsonl"
         bigbench_jsonl(bigbench / t / "task.json", data)
-        y = work / f"bb_{t}.yaml"
-        y.write_text(f"""task: bb_{t}
-dataset_path: json
-dataset_kwargs: {{data_files: {{test: {data}}}}}
-test_split: test
-output_type: multiple_choice
+        yamls.append(task_yaml(work, f"bb_{t}", data, """output_type: multiple_choice
 doc_to_text: input
 doc_to_choice: choices
 doc_to_target: gold
 target_delimiter: ""
 num_fewshot: 0
-metric_list: [{{metric: acc, aggregation: mean, higher_is_better: true}}, {{metric: acc_norm, aggregation: mean, higher_is_better: true}}]
-metadata: {{version: 1.0}}
-""")
-        yamls.append(y)
+metric_list: [{metric: acc, aggregation: mean, higher_is_better: true}, {metric: acc_norm, aggregation: mean, higher_is_better: true}]
+"""))
     rolling_jsonl(work / "paragraphs.jsonl")
-    (work / "rolling_text.yaml").write_text(f"""task: rolling_text
-dataset_path: json
-dataset_kwargs: {{data_files: {{test: {work / 'paragraphs.jsonl'}}}}}
-test_split: test
-output_type: loglikelihood_rolling
+    yamls.append(task_yaml(work, "rolling_text", work / "paragraphs.jsonl", """output_type: loglikelihood_rolling
 doc_to_text: ""
 doc_to_target: text
-metric_list: [{{metric: word_perplexity}}, {{metric: byte_perplexity}}, {{metric: bits_per_byte}}]
-metadata: {{version: 1.0}}
-""")
+metric_list: [{metric: word_perplexity}, {metric: byte_perplexity}, {metric: bits_per_byte}]
+"""))
     arithmetic_jsonl(work / "arithmetic.jsonl")
-    (work / "arithmetic.yaml").write_text(f"""task: arithmetic
-dataset_path: json
-dataset_kwargs: {{data_files: {{test: {work / 'arithmetic.jsonl'}}}}}
-test_split: test
-output_type: generate_until
+    yamls.append(task_yaml(work, "arithmetic", work / "arithmetic.jsonl", """output_type: generate_until
 description: "Question: What is 2 + 2?\\nAnswer: 4\\n\\nQuestion: What is 10 + 5?\\nAnswer: 15\\n\\n"
-doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
+doc_to_text: "Question: {{question}}\\nAnswer:"
 doc_to_target: answer
-generation_kwargs: {{until: ["\\n", "Question:"], max_gen_toks: 12, do_sample: false}}
-filter_list: [{{name: number, filter: [{{function: regex, regex_pattern: "(-?[0-9]+)"}}, {{function: take_first}}]}}]
-metric_list: [{{metric: exact_match, ignore_case: true}}]
-metadata: {{version: 1.0}}
-""")
-    yamls += [work / "rolling_text.yaml", work / "arithmetic.yaml"]
+generation_kwargs: {until: ["\\n", "Question:"], max_gen_toks: 12, do_sample: false}
+filter_list: [{name: number, filter: [{function: regex, regex_pattern: "(-?[0-9]+)"}, {function: take_first}]}]
+metric_list: [{metric: exact_match, ignore_case: true}]
+"""))
     tokenizer_folder(model, work / "tokenizer")
 
     # hearth eval on the same YAML files.
