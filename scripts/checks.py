@@ -1,5 +1,6 @@
 """What the end-to-end test scripts share: named checks that print PASS or FAIL and are
-counted, the summary that ends a run, a file's sha256, and a free port on the loopback."""
+counted, the summary that ends a run, a file's sha256, a free port on the loopback, and
+BIG-bench's prompt format."""
 import hashlib
 import socket
 import sys
@@ -27,6 +28,22 @@ def sha256(path):
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def bigbench_prompt(task, example):
+    """BIG-bench's default prompt for a task.json example (bigbench/api/json_task.py), the
+    task prefix first, appended choices sorted (BIG-bench shuffles them with numpy)."""
+    text = example["input"]
+    if task.get("append_choices_to_input", True):
+        prefix = task.get("choice_prefix", "\n  choice: ")
+        text += prefix + prefix.join(sorted(example["target_scores"]))
+    return task.get("task_prefix", "") + task.get("example_input_prefix", "\nQ: ") + text + task.get("example_output_prefix", "\nA: ")
+
+
+def bigbench_gold(example):
+    """The index of the first best-scored choice, as BIG-bench takes the target."""
+    scores = list(example["target_scores"].values())
+    return max(range(len(scores)), key=lambda i: (scores[i], -i))
 
 
 def free_port():

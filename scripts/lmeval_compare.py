@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from checks import check, free_port
+from checks import bigbench_gold, bigbench_prompt, check, free_port
 
 TASKS = ["navigate", "winowhy"]
 LIMIT = 300
@@ -25,18 +25,9 @@ LIMIT = 300
 
 def bigbench_jsonl(task_json, out):
     task = json.load(open(task_json))
-    prefix = task.get("task_prefix", "")
     with open(out, "w") as f:
         for e in task["examples"]:
-            scores = e["target_scores"]
-            choices = list(scores)
-            gold = max(range(len(choices)), key=lambda i: (scores[choices[i]], -i))
-            text = e["input"]
-            if task.get("append_choices_to_input", True):
-                cp = task.get("choice_prefix", "\n  choice: ")
-                text += cp + cp.join(sorted(choices))
-            text = prefix + task.get("example_input_prefix", "\nQ: ") + text + task.get("example_output_prefix", "\nA: ")
-            f.write(json.dumps({"input": text, "choices": choices, "gold": gold}) + "\n")
+            f.write(json.dumps({"input": bigbench_prompt(task, e), "choices": list(e["target_scores"]), "gold": bigbench_gold(e)}) + "\n")
 
 
 def rolling_jsonl(out):

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checks import check, finish  # noqa: E402
+from checks import bigbench_gold, bigbench_prompt, check, finish  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = ROOT.parent / "shared/vectors/ppl-text.txt"
@@ -37,15 +37,6 @@ def run(*args, **kw):
 
 def bigbench_root():
     return Path(subprocess.run([str(ROOT / "scripts/fetch-bigbench.sh")], capture_output=True, text=True, check=True).stdout.strip())
-
-
-def bigbench_prompt(task, example):
-    """BIG-bench's default format (bigbench/api/json_task.py), choices sorted."""
-    text = example["input"]
-    if task.get("append_choices_to_input", True):
-        prefix = task.get("choice_prefix", "\n  choice: ")
-        text += prefix + prefix.join(sorted(example["target_scores"]))
-    return task.get("example_input_prefix", "\nQ: ") + text + task.get("example_output_prefix", "\nA: ")
 
 
 def test_perplexity(hearth, model, work):
@@ -63,10 +54,10 @@ def test_bigbench_prompts(hearth, model, work, root):
     for name in ["navigate", "general_knowledge"]:
         task = json.load(open(root / name / "task.json"))
         samples = [json.loads(l) for l in open(f"{work}/bb/samples_{name}.jsonl")]
-        expected = [task.get("task_prefix", "") + bigbench_prompt(task, e) for e in task["examples"][:5]]
+        expected = [bigbench_prompt(task, e) for e in task["examples"][:5]]
         check(f"{name}: prompts are BIG-bench's default format", [s["prompt"] for s in samples] == expected,
               f"{samples[0]['prompt']!r} vs {expected[0]!r}")
-        golds = [max(range(len(e["target_scores"])), key=lambda i: (list(e["target_scores"].values())[i], -i)) for e in task["examples"][:5]]
+        golds = [bigbench_gold(e) for e in task["examples"][:5]]
         check(f"{name}: gold answers are the best-scored choices", [s["gold"] for s in samples] == golds)
     results = json.load(open(f"{work}/bb/results.json"))
     check("results.json records the model's sha256 and each task file's", results["model"]["digest"].startswith("sha256:")
