@@ -354,7 +354,7 @@ struct BenchTable {
     init(modelName: String, tests: [BenchTest]) {
         self.modelName = modelName
         modelWidth = max(30, modelName.count)
-        testWidth = max(15, tests.map(\.name.count).max() ?? 0)
+        testWidth = max(15, tests.map { $0.name.count }.max() ?? 0)
     }
 
     private var columns: [(title: String, width: Int, right: Bool)] {

@@ -22,7 +22,7 @@ struct InspectCommand: ParsableCommand {
         print("\(file): GGUF v\(gguf.version), \(gguf.metadata.count) metadata entries, \(gguf.tensors.count) tensors, \(formatBytes(gguf.fileSize))")
         print("")
         print("metadata:")
-        let width = gguf.metadataKeys.map(\.count).max() ?? 0
+        let width = gguf.metadataKeys.map { $0.count }.max() ?? 0
         for (i, key) in gguf.metadataKeys.enumerated() {
             let value = gguf.metadata[key]!
             let shown = full ? value.render(maxItems: .max, maxChars: .max) : value.render(maxItems: 8, maxChars: 80)
@@ -31,7 +31,7 @@ struct InspectCommand: ParsableCommand {
         if noTensors { return }
         print("")
         print("tensors (offsets from the data section at byte \(gguf.dataOffset), alignment \(gguf.alignment)):")
-        let nameWidth = gguf.tensors.map(\.name.count).max() ?? 0
+        let nameWidth = gguf.tensors.map { $0.name.count }.max() ?? 0
         var byType: [TensorType: (count: Int, bytes: Int, elements: Int)] = [:]
         for (i, t) in gguf.tensors.enumerated() {
             let shape = "[" + t.shape.map(String.init).joined(separator: ", ") + "]"

@@ -241,7 +241,7 @@ struct GarbageCommand: ParsableCommand {
 
 /// Prints rows as aligned columns.
 func printTable(_ rows: [[String]], indent: Int = 0) {
-    guard let columns = rows.map(\.count).max() else { return }
+    guard let columns = rows.map { $0.count }.max() else { return }
     var widths = [Int](repeating: 0, count: columns)
     for row in rows { for (i, cell) in row.enumerated() where i < row.count - 1 { widths[i] = max(widths[i], cell.count) } }
     for row in rows {
