@@ -42,7 +42,7 @@ public struct EvalReport: Codable, Sendable {
     }
 
     /// The headline metric of each task: acc, exact_match, word perplexity or perplexity.
-    static func headline(_ t: TaskResult) -> String? {
+    public static func headline(_ t: TaskResult) -> String? {
         ["acc", "exact_match", "word_perplexity", "perplexity"].first { t.metrics[$0] != nil }
     }
 
@@ -53,6 +53,30 @@ public struct EvalReport: Codable, Sendable {
             return t.metrics[h]?.value
         }
         return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+    }
+
+    /// The run's setup in words: few-shot count and seed, chat template, example limit.
+    public var setup: String {
+        var text = "zero-shot"
+        if let n = settings.numFewshot { text = "\(n)-shot (seed \(settings.fewshotSeed))" }
+        if settings.applyChatTemplate { text += ", chat template" }
+        if let limit = settings.limit { text += ", first \(limit) examples per task" }
+        return text
+    }
+
+    /// Reads a results.json.
+    public static func decode(_ data: Data) throws -> EvalReport {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(EvalReport.self, from: data)
+    }
+
+    /// results.json's bytes: pretty-printed, keys sorted.
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(self)
     }
 
     public func markdown() -> String {
@@ -74,22 +98,15 @@ public struct EvalReport: Codable, Sendable {
             lines.append("| \(t.task) | \(t.outputType) | \(t.samples) | \(h)\(percent ? " %" : "") | \(value) | \(norm) | \(String(format: "%.1f s", t.seconds)) | \(speed) |")
         }
         if let average { lines.append(""); lines.append(String(format: "Average accuracy over %d tasks: %.1f%%", tasks.filter { ["acc", "exact_match"].contains(Self.headline($0) ?? "") }.count, average * 100)) }
-        var setup = "Zero-shot"
-        if let n = settings.numFewshot { setup = "\(n)-shot (seed \(settings.fewshotSeed))" }
-        if settings.applyChatTemplate { setup += ", chat template" }
-        if let limit = settings.limit { setup += ", first \(limit) examples per task" }
         lines.append("")
-        lines.append("\(setup); \(String(format: "%.1f", seconds)) s in all. Task files and prompt templates are in results.json.")
+        lines.append("\(setup.prefix(1).uppercased() + setup.dropFirst()); \(String(format: "%.1f", seconds)) s in all. Task files and prompt templates are in results.json.")
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// Writes results.json and results.md into `directory`.
     public func write(to directory: String) throws(EvalError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
         do {
-            try encoder.encode(self).write(to: URL(fileURLWithPath: directory + "/results.json"), options: .atomic)
+            try json().write(to: URL(fileURLWithPath: directory + "/results.json"), options: .atomic)
             try Data(markdown().utf8).write(to: URL(fileURLWithPath: directory + "/results.md"), options: .atomic)
         } catch { throw EvalError("cannot write the report in '\(directory)': \(error.localizedDescription)") }
     }

@@ -18,6 +18,14 @@ public struct EvalSettings: Sendable, Codable {
     public var perplexityContext = 512
 
     public init() {}
+
+    /// Why these settings cannot run (a report from elsewhere may carry anything), or nil.
+    public var problem: String? {
+        if let limit, limit < 1 { return "limit must be at least 1 (it is \(limit))" }
+        if let numFewshot, !(0...64).contains(numFewshot) { return "num_fewshot must be between 0 and 64 (it is \(numFewshot))" }
+        if !(16...32768).contains(perplexityContext) { return "the perplexity chunk must be between 16 and 32768 tokens (it is \(perplexityContext))" }
+        return nil
+    }
 }
 
 /// One metric's value and standard error (nil where there is none).
@@ -54,6 +62,7 @@ public final class EvalRunner {
     let outputDirectory: String
 
     public init(scorer: Scorer, modelDigest: String, settings: EvalSettings, outputDirectory: String) throws(EvalError) {
+        if let problem = settings.problem { throw EvalError("cannot run these settings: \(problem)") }
         self.scorer = scorer
         self.settings = settings
         self.modelDigest = modelDigest

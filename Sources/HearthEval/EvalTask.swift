@@ -125,7 +125,7 @@ public enum TextFilter: Sendable {
 
 /// A task, ready to run: its docs and how to turn each into requests and scores.
 public struct EvalTask: Sendable {
-    public let name: String
+    public internal(set) var name: String
     /// The definition file (YAML or BIG-bench task.json) and the sha256 of it and its data.
     public let file: String
     public let fileDigest: String
@@ -171,6 +171,13 @@ public struct EvalTask: Sendable {
         self.ignoreCase = ignoreCase
         self.ignorePunctuation = ignorePunctuation
         self.text = text
+    }
+
+    /// The task under another name, or as it is for nil.
+    func named(_ other: String?) -> EvalTask {
+        var task = self
+        if let other { task.name = other }
+        return task
     }
 
     /// The metrics this task reports, in order.

@@ -31,13 +31,14 @@ public enum TaskLoader {
                                     "generation_kwargs", "filter_list", "metric_list", "tag", "metadata"]
 
     /// Loads `path`: YAML by its extension (.yaml, .yml), BIG-bench by its `examples`.
-    /// `name` names a BIG-bench task in reports (default: its own name).
+    /// `name` is the task's name in reports (default: its own: YAML's `task`, BIG-bench's
+    /// `name`, a text file's stem).
     public static func load(_ path: String, name: String? = nil) throws(EvalError) -> EvalTask {
         let ext = (path as NSString).pathExtension.lowercased()
         switch ext {
-        case "yaml", "yml": return try loadYAML(path)
+        case "yaml", "yml": return try loadYAML(path).named(name)
         case "json": return try BigBench.load(path, name: name)
-        case "txt": return try perplexityTask(text: path, name: ((path as NSString).lastPathComponent as NSString).deletingPathExtension)
+        case "txt": return try perplexityTask(text: path, name: name ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension)
         default: throw EvalError("\(path): a task is a .yaml file, a BIG-bench task.json, or a .txt file for perplexity")
         }
     }
