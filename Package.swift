@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "HearthServer", dependencies: [
-            "HearthEngine", "HearthGGUF", "HearthAPI", "HearthHub",
+            "HearthEngine", "HearthGGUF", "HearthKernels", "HearthAPI", "HearthHub", "HearthEval",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Ink", package: "Ink"),

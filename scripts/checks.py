@@ -1,8 +1,11 @@
 """What the end-to-end test scripts share: named checks that print PASS or FAIL and are
-counted, the summary that ends a run, a file's sha256, a free port on the loopback, and
-BIG-bench's prompt format."""
+counted, the summary that ends a run, a file's sha256, a free port on the loopback,
+BIG-bench's prompt format, and page screenshots."""
 import hashlib
+import os
+import shutil
 import socket
+import subprocess
 import sys
 
 _failed = 0
@@ -50,3 +53,22 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def screenshots(base, pages):
+    """Renders each (path, file name) of the server at `base` with headless Chromium into
+    .build/test-output/, checking that a PNG of some substance came out."""
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "test-output")
+    os.makedirs(out, exist_ok=True)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        check("headless Chromium is installed for the page screenshots (apt-get install chromium)", False)
+        return
+    for page_path, name in pages:
+        shot = os.path.join(out, name)
+        if os.path.exists(shot):
+            os.remove(shot)
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,1600",
+                        f"--screenshot={shot}", base + page_path], capture_output=True, timeout=120)
+        ok = os.path.exists(shot) and os.path.getsize(shot) > 10000 and open(shot, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+        check(f"Chromium renders {page_path} ({os.path.relpath(shot)})", ok)

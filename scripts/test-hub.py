@@ -30,7 +30,7 @@ import time
 import urllib.error
 import urllib.request
 
-from checks import check, finish, sha256, free_port
+from checks import check, finish, sha256, free_port, screenshots
 
 
 def http(method, url, data=None, token=None, headers=None):
@@ -226,20 +226,7 @@ def card_and_page_checks(hearth, model, hub, host, alice, bob, work, expected):
     check("the list page searches", "alice/carded" in listing and "alice/child" not in listing)
     check("an unknown model's page is a 404", http("GET", hub.base + "/alice/nothing")[0] == 404)
 
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "test-output")
-    os.makedirs(out, exist_ok=True)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        check("headless Chromium is installed for the page screenshots (apt-get install chromium)", False)
-        return
-    for page_path, name in [("/", "hub-models.png"), ("/alice/carded", "hub-model.png"), ("/alice/child", "hub-child.png")]:
-        shot = os.path.join(out, name)
-        if os.path.exists(shot):
-            os.remove(shot)
-        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1200,1600",
-                        f"--screenshot={shot}", hub.base + page_path], capture_output=True, timeout=120)
-        ok = os.path.exists(shot) and os.path.getsize(shot) > 10000 and open(shot, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
-        check(f"Chromium renders {page_path} ({os.path.relpath(shot)})", ok)
+    screenshots(hub.base, [("/", "hub-models.png"), ("/alice/carded", "hub-model.png"), ("/alice/child", "hub-child.png")])
 
 
 def ollama_checks(hearth, model, hub, token, home, expected):

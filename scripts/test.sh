@@ -5,7 +5,8 @@
 # official `openai`, `ollama` and `huggingface_hub` Python clients (installed from PyPI the first time, with
 # jsonschema to validate constrained output, into .build/venv-clients), and tests the model
 # store and the hub through the binary (imports and pulls killed part way, concurrent imports
-# and pushes, digests, access), and `hearth convert` against folders the official transformers
+# and pushes, digests, access), the leaderboard (signatures checked with the `cryptography`
+# package, reproduction on the hub), and `hearth convert` against folders the official transformers
 # library writes, and `hearth eval` (also against lm-evaluation-harness through `hearth serve`;
 # torch, transformers and lm-eval in ~/.cache/hearth/venv-transformers). Extra arguments go to
 # `swift test`; with arguments, the client test is skipped (a filtered run).
@@ -26,9 +27,9 @@ swift test -c release --skip-build "$@"
 
 echo "== hearth serve with the openai and ollama clients" >&2
 venv=.build/venv-clients
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, ollama, jsonschema, huggingface_hub" 2> /dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import openai, ollama, jsonschema, huggingface_hub, cryptography" 2> /dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet openai ollama jsonschema huggingface_hub
+  "$venv/bin/pip" install --quiet openai ollama jsonschema huggingface_hub cryptography
 fi
 bin="$(swift build -c release --show-bin-path)/hearth"
 model=$(scripts/fetch-models.sh smollm2)
@@ -42,6 +43,9 @@ python3 scripts/test-store-cli.py "$bin" "$model"
 
 echo "== the hub: push, pull, resume, digests, access, throughput against curl" >&2
 "$venv/bin/python" scripts/test-hub.py "$bin" "$model"
+
+echo "== the leaderboard: signed results, refusals, reproduction on the hub, pages, hearth leaderboard" >&2
+"$venv/bin/python" scripts/test-leaderboard.py "$bin" "$model"
 
 echo "== hearth convert against folders transformers writes (SmolLM2, Qwen2.5)" >&2
 # torch and transformers take 5 GB: kept beside the model cache, made once.

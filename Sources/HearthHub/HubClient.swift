@@ -137,6 +137,39 @@ public final class HubClient: Sendable {
         guard response.statusCode == 200 else { throw failure("the hub refused the token", data, response) }
     }
 
+    // MARK: evaluation results
+
+    /// What the hub answered to a pushed result.
+    public struct EvalReceipt: Decodable, Sendable {
+        public let id: Int
+        public let isNew: Bool
+        public let models: [String]
+        public let url: String
+
+        enum CodingKeys: String, CodingKey { case id, models, url, isNew = "is_new" }
+    }
+
+    /// Sends a signed evaluation report (`POST /api/evals`); needs a write token.
+    public func pushEval(_ signed: SignedReport, baseURL: String, token: String?) async throws(HubError) -> EvalReceipt {
+        let encoder = JSONEncoder()
+        guard let body = try? encoder.encode(signed) else { throw HubError("cannot encode the report") }
+        var r = try request("\(baseURL)/api/evals", "POST", token: token, headers: ["Content-Type": "application/json"])
+        r.httpBody = nil
+        let (data, response) = try await send(r, body: body)
+        guard response.statusCode == 201 || response.statusCode == 200 else { throw failure("the hub refused the result", data, response) }
+        guard let receipt = try? JSONDecoder().decode(EvalReceipt.self, from: data) else { throw HubError("the hub's answer to the result is not a receipt") }
+        return receipt
+    }
+
+    /// The hub's leaderboard (`GET /api/leaderboard`), as the token (if any) may see it.
+    public func leaderboard(baseURL: String, token: String?) async throws(HubError) -> Leaderboard {
+        let (data, response) = try await send(try request("\(baseURL)/api/leaderboard", "GET", token: token))
+        guard response.statusCode == 200 else { throw failure("the hub did not give its leaderboard", data, response) }
+        do { return try Leaderboard.decoder.decode(Leaderboard.self, from: data) } catch {
+            throw HubError("the hub's leaderboard is not what Hearth reads: \(error)")
+        }
+    }
+
     // MARK: push
 
     /// Sends `local` to `remote`: the blobs the hub lacks, in chunks, then the manifest's exact

@@ -3,8 +3,8 @@ import GRDB
 import HummingbirdBcrypt
 
 /// A hub's metadata in one SQLite file: users (bcrypt passwords), access tokens (stored as
-/// their sha256, with a read or write scope) and repositories (owner namespace, private flag,
-/// download count).
+/// their sha256, with a read or write scope), repositories (owner namespace, private flag,
+/// download count), revisions, likes, organisations, and signed evaluation results.
 public final class HubDatabase: Sendable {
     private let queue: DatabaseQueue
 
@@ -80,6 +80,24 @@ public final class HubDatabase: Sendable {
                         organisation TEXT NOT NULL REFERENCES organisations(name) ON DELETE CASCADE,
                         user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
                         PRIMARY KEY (organisation, user));
+                    """)
+            }
+            migrator.registerMigration("v4: evaluation results") { db in
+                try db.execute(sql: """
+                    CREATE TABLE eval_results (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        model_digest TEXT NOT NULL,
+                        submitter TEXT NOT NULL,
+                        public_key TEXT NOT NULL,
+                        signature TEXT NOT NULL,
+                        report TEXT NOT NULL,
+                        report_sha256 TEXT NOT NULL UNIQUE,
+                        reproduction TEXT NOT NULL DEFAULT 'unchecked'
+                            CHECK (reproduction IN ('unchecked', 'reproduced', 'differs', 'cannot')),
+                        reproduction_detail TEXT,
+                        reproduced_report TEXT,
+                        created_at DATETIME NOT NULL);
+                    CREATE INDEX eval_results_model ON eval_results(model_digest);
                     """)
             }
             try migrator.migrate(queue)
@@ -287,6 +305,76 @@ public final class HubDatabase: Sendable {
         try run("count likes") { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM likes WHERE namespace = ? AND name = ?", arguments: [namespace, name]) ?? 0
         }
+    }
+
+    // MARK: evaluation results
+
+    /// A signed evaluation report as the hub keeps it, with what reproducing it showed.
+    public struct EvalResult: Sendable {
+        public let id: Int
+        public let modelDigest: String
+        public let submitter: String
+        public let signed: SignedReport
+        public let reproduction: Reproduction
+        public let reproductionDetail: String?
+        /// The report of the hub's own run, once it reproduced this one.
+        public let reproducedReport: String?
+        public let createdAt: Date
+    }
+
+    public enum Reproduction: String, Sendable, Codable {
+        /// Not tried yet.
+        case unchecked
+        /// The hub ran it again and got the same scores.
+        case reproduced
+        /// The hub ran it again and got other scores.
+        case differs
+        /// The hub cannot run it (a task file or the model it does not have).
+        case cannot
+    }
+
+    /// Keeps a checked report; the same report twice is kept once. Returns its id and whether
+    /// it is new.
+    public func addEvalResult(_ signed: SignedReport, modelDigest: String, submitter: String) throws(HubError) -> (id: Int, isNew: Bool) {
+        let sha = Digest.of(Data(signed.report.utf8)).hex
+        return try run("keep the evaluation result") { db in
+            if let id = try Int.fetchOne(db, sql: "SELECT id FROM eval_results WHERE report_sha256 = ?", arguments: [sha]) { return (id, false) }
+            try db.execute(sql: """
+                INSERT INTO eval_results (model_digest, submitter, public_key, signature, report, report_sha256, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [modelDigest, submitter, signed.publicKey, signed.signature, signed.report, sha, Date()])
+            return (Int(db.lastInsertedRowID), true)
+        }
+    }
+
+    public func evalResult(id: Int) throws(HubError) -> EvalResult? {
+        try run("read the evaluation result") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM eval_results WHERE id = ?", arguments: [id]).map(Self.evalResult)
+        }
+    }
+
+    /// Every result, or those of one model file, or those in one reproduction state; oldest first.
+    public func evalResults(modelDigest: String? = nil, reproduction: Reproduction? = nil) throws(HubError) -> [EvalResult] {
+        try run("read the evaluation results") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM eval_results WHERE (?1 IS NULL OR model_digest = ?1) AND (?2 IS NULL OR reproduction = ?2) ORDER BY id
+                """, arguments: [modelDigest, reproduction?.rawValue]).map(Self.evalResult)
+        }
+    }
+
+    public func setReproduction(id: Int, _ state: Reproduction, detail: String?, report: String?) throws(HubError) {
+        try run("record the reproduction") { db in
+            try db.execute(sql: "UPDATE eval_results SET reproduction = ?, reproduction_detail = ?, reproduced_report = ? WHERE id = ?",
+                           arguments: [state.rawValue, detail, report, id])
+            if db.changesCount == 0 { throw HubError("no evaluation result \(id) on this hub") }
+        }
+    }
+
+    private static func evalResult(_ row: Row) -> EvalResult {
+        EvalResult(id: row["id"], modelDigest: row["model_digest"], submitter: row["submitter"],
+                   signed: SignedReport(report: row["report"], publicKey: row["public_key"], signature: row["signature"]),
+                   reproduction: Reproduction(rawValue: row["reproduction"]) ?? .unchecked, reproductionDetail: row["reproduction_detail"],
+                   reproducedReport: row["reproduced_report"], createdAt: row["created_at"])
     }
 
     private static func revision(_ row: Row) -> Revision {

@@ -70,17 +70,18 @@ enum StoreFiles {
     }
 }
 
-/// An advisory lock on the store, across processes (`flock` on `ROOT/.lock`).
+/// An advisory lock on a folder, across processes (`flock` on `ROOT/.lock`): the store's, and
+/// the hub's reproductions'.
 ///
 /// Writers that add blobs and manifests hold it shared, so several imports and pulls run at
 /// once; removing a model and collecting garbage hold it exclusive, so a blob is never pruned
 /// between being written and being referenced by the manifest that follows it.
-final class StoreLock {
-    enum Kind { case shared, exclusive }
+public final class StoreLock {
+    public enum Kind: Sendable { case shared, exclusive }
     private let fd: Int32
 
     /// Takes the lock, calling `waiting` first if another process holds it.
-    init(root: String, _ kind: Kind, waiting: () -> Void) throws(HubError) {
+    public init(root: String, _ kind: Kind, waiting: () -> Void) throws(HubError) {
         try StoreFiles.makeDirectories(root)
         let path = (root as NSString).appendingPathComponent(".lock")
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)

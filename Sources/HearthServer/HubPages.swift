@@ -7,13 +7,15 @@ import Ink
 
 /// The hub's web pages, rendered on the server: `/` lists the models (search, filters, sort),
 /// `/{namespace}/{model}` shows one (card, files, versions, GGUF metadata and tensors,
-/// lineage). Pages carry a Content-Security-Policy that allows no scripts, and a model card's
-/// raw HTML is shown as text, so a card cannot run code in a visitor's browser.
+/// lineage, evaluations), `/leaderboard` ranks evaluation results, sortable by any column.
+/// Pages carry a Content-Security-Policy that allows no scripts, and a model card's raw HTML
+/// is shown as text, so a card cannot run code in a visitor's browser.
 struct HubPages {
     let registry: Registry
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/", use: page { request, _ in try list(request) })
+        router.get("/leaderboard", use: page { request, _ in try leaderboard(request) })
         router.get("/:namespace/:model", use: page { try model($0, $1) })
     }
 
@@ -115,7 +117,7 @@ struct HubPages {
         html += "<div class=\"meta\">" + (tags(of: r) + (revision?.license.map { ["license: \($0)"] } ?? [])).map { "<span class=\"badge\">\(escape($0))</span>" }.joined(separator: " ") + "</div>"
         html += "<div class=\"stats\">⬇ \(r.downloads) downloads · ♥ \(r.likes) likes · updated \(escape(day(r.lastModified)))</div>"
         html += "<pre class=\"pull\">hearth pull \(escape(host))/\(escape(r.id)):\(escape(tag))</pre>"
-        html += "<nav class=\"toc\"><a href=\"#card\">Model card</a> <a href=\"#files\">Files</a> <a href=\"#versions\">Versions</a> <a href=\"#lineage\">Lineage</a> <a href=\"#gguf\">GGUF metadata</a> <a href=\"#tensors\">Tensors</a></nav>"
+        html += "<nav class=\"toc\"><a href=\"#card\">Model card</a> <a href=\"#files\">Files</a> <a href=\"#versions\">Versions</a> <a href=\"#lineage\">Lineage</a> <a href=\"#evals\">Evaluations</a> <a href=\"#gguf\">GGUF metadata</a> <a href=\"#tensors\">Tensors</a></nav>"
 
         // The card.
         html += "<section id=\"card\"><h2>Model card</h2>"
@@ -159,6 +161,27 @@ struct HubPages {
         }
         html += "</section>"
 
+        // Evaluation results of this file.
+        html += "<section id=\"evals\"><h2>Evaluations</h2>"
+        let board = try modelFile.map { try EvalController.leaderboard(registry, access: access, modelDigest: $0.blob.digest.description) }
+        if let board, !board.entries.isEmpty {
+            html += "<table><tr><th>Result</th><th>Task</th><th>Metric</th><th>Value</th><th>Hub's run</th></tr>"
+            for e in board.entries {
+                let rows = e.scores.sorted { $0.key < $1.key }
+                for (i, (task, score)) in rows.enumerated() {
+                    html += "<tr>"
+                    if i == 0 {
+                        html += "<td rowspan=\"\(rows.count)\"><a href=\"/leaderboard#eval-\(e.id)\">#\(e.id)</a> \(Self.reproductionBadge(e))<div class=\"stats\">\(escape(e.setup))<br>by \(escape(e.submitter)) (<code>\(escape(e.key))</code>), \(escape(day(e.created)))</div></td>"
+                    }
+                    html += "<td>\(escape(task))</td><td>\(escape(score.metric))</td><td>\(Self.format(score.value, score))\(score.stderr.map { " ± " + Self.format($0, score) } ?? "")</td><td>\(score.reproduced.map { Self.format($0, score) } ?? "")</td></tr>"
+                }
+            }
+            html += "</table>"
+        } else {
+            html += "<p class=\"empty\">No evaluation of this file yet. Push one with hearth eval MODEL --tasks ... --push \(escape(host)).</p>"
+        }
+        html += "</section>"
+
         // The GGUF file.
         if let gguf {
             html += "<section id=\"gguf\"><h2>GGUF metadata</h2><p>GGUF v\(gguf.version), \(gguf.parameterSizeLabel) parameters (\(gguf.parameterCount)), \(escape(gguf.fileTypeName ?? gguf.predominantTypeName)), \(gguf.tensors.count) tensors, \(bytes(gguf.fileSize))</p><table><tr><th>Key</th><th>Type</th><th>Value</th></tr>"
@@ -173,6 +196,65 @@ struct HubPages {
             html += "</table></details></section>"
         }
         return (r.id, html)
+    }
+
+    // MARK: the leaderboard
+
+    func leaderboard(_ request: Request) throws -> (String, String) {
+        let board = try EvalController.leaderboard(registry, access: access(request))
+        let sort: String = request.uri.queryParameters.get("sort") ?? "average"
+        let entries = LeaderboardEntry.sorted(board.entries, by: sort)
+        func header(_ key: String, _ label: String, _ detail: String) -> String {
+            // Long task names may break after '_' and ':'.
+            let breakable = escape(label).replacingOccurrences(of: "_", with: "_<wbr>").replacingOccurrences(of: ":", with: ":<wbr>")
+            return "<th><a href=\"/leaderboard?sort=\(escape(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? key))\">\(breakable)</a>\(key == sort ? " ▼" : "")<div class=\"stats\">\(escape(detail))</div></th>"
+        }
+        var html = """
+            <h1>Leaderboard <span class="count">\(entries.count) result\(entries.count == 1 ? "" : "s")</span></h1>
+            <p class="stats">Each result names the exact model file it measured (sha256) and is signed with the Ed25519 key of the
+            Hearth instance that ran it. \(Self.reproductionBadge(nil, "reproduced")) the hub ran it again and got the same scores;
+            \(Self.reproductionBadge(nil, "differs")) it got others; \(Self.reproductionBadge(nil, "cannot")) it lacks a task file;
+            \(Self.reproductionBadge(nil, "unchecked")) not tried. Click a column to sort by it.</p>
+            """
+        guard !entries.isEmpty else {
+            return ("Leaderboard", html + "<p class=\"empty\">No results yet. Push one with hearth eval MODEL --tasks ... --push HUB.</p>")
+        }
+        html += "<div class=\"scroll\"><table class=\"board\"><tr><th>#</th><th>Model</th>" + header("average", "Average", "accuracy")
+        for task in board.tasks {
+            let metric = entries.compactMap { $0.scores[task]?.metric }.first ?? ""
+            html += header(task, task, metric)
+        }
+        html += "<th>Setup</th><th>Checked</th><th>By</th></tr>"
+        for (rank, e) in entries.enumerated() {
+            let links: [String] = e.models.map { name in
+                let repository = String(name.prefix { $0 != ":" }), tag = String(name.drop { $0 != ":" }.dropFirst())
+                return "<a href=\"/\(escape(repository))?tag=\(escape(tag))#evals\">\(escape(name))</a>"
+            }
+            html += "<tr id=\"eval-\(e.id)\"><td>\(rank + 1)</td><td>" + links.joined(separator: "<br>")
+            html += "<div class=\"stats\">\(escape(e.modelType)) · <code>\(escape(String(e.modelDigest.prefix(19))))…</code></div></td>"
+            html += "<td class=\"num\">\(e.average.map { String(format: "%.1f", $0 * 100) } ?? "")</td>"
+            for task in board.tasks {
+                guard let s = e.scores[task] else { html += "<td></td>"; continue }
+                html += "<td class=\"num\">\(Self.format(s.value, s))\(s.reproduced.map { "<div class=\"stats\">hub: \(Self.format($0, s))</div>" } ?? "")</td>"
+            }
+            html += "<td>\(escape(e.setup))</td><td title=\"\(escape(e.reproductionDetail ?? ""))\">\(Self.reproductionBadge(e))</td>"
+            html += "<td>\(escape(e.submitter))<div class=\"stats\"><code>\(escape(e.key))</code><br>\(escape(day(e.created)))</div></td></tr>"
+        }
+        return ("Leaderboard", html + "</table></div>")
+    }
+
+    /// Accuracies in percent, other metrics with four decimals.
+    static func format(_ value: Double, _ score: LeaderboardEntry.Score) -> String {
+        score.higherIsBetter ? String(format: "%.1f", value * 100) : String(format: "%.4f", value)
+    }
+
+    static func reproductionBadge(_ entry: LeaderboardEntry?, _ state: String? = nil) -> String {
+        switch state ?? entry?.reproduction ?? "" {
+        case "reproduced": "<span class=\"badge ok\">✓ reproduced</span>"
+        case "differs": "<span class=\"badge private\">✗ differs</span>"
+        case "cannot": "<span class=\"badge\">cannot reproduce</span>"
+        default: "<span class=\"badge\">not checked</span>"
+        }
     }
 
     private func links(_ revisions: [HubDatabase.Revision]) -> String {
@@ -210,9 +292,11 @@ struct HubPages {
         .toc a{margin-right:12px}table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
         td,th{border:1px solid #dde1e8;padding:4px 8px;text-align:left;vertical-align:top}td.value{word-break:break-all}
         .card{background:#fff;border:1px solid #dde1e8;border-radius:8px;padding:4px 20px}.empty{color:#6b7385}
+        header a.nav{font-weight:400;margin-left:18px}.badge.ok{background:#e3f4e6;color:#1d6b30}td.num{text-align:right}
+        .board th a{color:#1d2330}.scroll{overflow-x:auto}
         code{font-size:12px}.card pre{background:#f0f2f6;padding:8px 12px;border-radius:6px;overflow:auto}
         </style></head>
-        <body><header><a href="/">Hearth Hub</a></header><main>
+        <body><header><a href="/">Hearth Hub</a> <a class="nav" href="/">Models</a> <a class="nav" href="/leaderboard">Leaderboard</a></header><main>
         \(body)
         </main></body></html>
         """

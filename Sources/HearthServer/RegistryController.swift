@@ -198,20 +198,22 @@ struct RegistryController {
 
 private struct JSONValueEmpty: Encodable {}
 
-/// The hub's routes (for in-process tests).
-public func buildHubRouter(registry: Registry) -> Router<BasicRequestContext> {
+/// The hub's routes (for in-process tests). A reproducer, when given, is woken by each new
+/// evaluation result.
+public func buildHubRouter(registry: Registry, reproducer: EvalReproducer? = nil) -> Router<BasicRequestContext> {
     let router = Router()
     RegistryController(registry: registry).addRoutes(to: router)
     HuggingFaceController(registry: registry).addRoutes(to: router)
     HubPages(registry: registry).addRoutes(to: router)
     AccountController(registry: registry).addRoutes(to: router)
+    EvalController(registry: registry, reproducer: reproducer).addRoutes(to: router)
     return router
 }
 
 /// The hub's HTTP application: the registry protocol on `host:port`.
-public func buildHubApplication(registry: Registry, host: String, port: Int, version: String,
+public func buildHubApplication(registry: Registry, host: String, port: Int, version: String, reproducer: EvalReproducer? = nil,
                                 onListening: @escaping @Sendable () -> Void = {}) -> some ApplicationProtocol {
-    let router = buildHubRouter(registry: registry)
+    let router = buildHubRouter(registry: registry, reproducer: reproducer)
     var log = Logger(label: "hearth.hub")
     log.logLevel = .warning
     return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "hearth-hub/\(version)"),

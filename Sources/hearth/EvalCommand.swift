@@ -5,7 +5,7 @@ import HearthEval
 import HearthHub
 import HearthKernels
 
-struct EvalCommand: ParsableCommand {
+struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Measure a model on benchmark tasks, on the engine that serves it.",
@@ -21,11 +21,17 @@ struct EvalCommand: ParsableCommand {
         task file's sha256 and prompt template, the few-shot seed, Hearth's version,
         timings), a samples_<task>.jsonl log of every example, and cache.jsonl, so
         that a run stopped part way resumes without computing again what it finished.
+        With --push HUB the report is signed with this instance's Ed25519 key
+        (HEARTH_HOME/instance-key, made on first use) and sent to the hub's
+        leaderboard, which needs the model there (hearth push) and a write token
+        (hearth login). A report written earlier is pushed with hearth leaderboard
+        HUB --submit DIR.
 
           hearth eval model.gguf --tasks navigate,winowhy --limit 200
           hearth eval model.gguf --tasks bigbench,wiki.txt --output results/smollm2
           hearth eval model.gguf --tasks my-task.yaml --num-fewshot 3 \\
               --apply-chat-template
+          hearth eval smollm2 --tasks bigbench --push localhost:8080
         """)
 
     @Argument(help: ArgumentHelp(ModelReference.help))
@@ -51,6 +57,11 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customLong("bigbench"), help: "Where fetched BIG-bench tasks are (default: ~/.cache/hearth/bigbench).")
     var bigbenchDirectory: String?
 
+    @Option(help: ArgumentHelp("Push the signed report to this hub's leaderboard.", valueName: "HOST[:PORT]"))
+    var push: String?
+    @Flag(help: "With --push: use http even for a hub that is not on this machine.")
+    var insecure = false
+
     static let suite = ["general_knowledge", "physical_intuition", "logical_deduction", "social_iqa", "winowhy",
                         "date_understanding", "navigate", "sports_understanding"]
 
@@ -60,6 +71,7 @@ struct EvalCommand: ParsableCommand {
         if system != nil && !applyChatTemplate { throw ValidationError("--system goes with --apply-chat-template") }
         if let ctx, ctx < 16 { throw ValidationError("--ctx must be at least 16 (got \(ctx))") }
         try OptionChecks.threads(threads)
+        if insecure && push == nil { throw ValidationError("--insecure goes with --push") }
     }
 
     var bigbenchRoot: String {
@@ -89,9 +101,11 @@ struct EvalCommand: ParsableCommand {
         return [(folder + "/task.json", entry)]
     }
 
-    func run() throws {
+    func run() async throws {
         let started = Date()
         let reference = try ModelReference(model)
+        // Where to push, checked before any work: the hub's address, a token, the key.
+        let destination = try push.map { try ReportDestination($0, insecure: insecure) }
         // Every task is read and checked before the model is loaded: a bad file fails at once.
         var loaded: [EvalTask] = []
         for entry in tasks.split(separator: ",").map({ String($0).trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
@@ -144,5 +158,6 @@ struct EvalCommand: ParsableCommand {
             started: started, seconds: Date().timeIntervalSince(started))
         do { try report.write(to: outputDirectory) } catch { throw CLIError(error.message) }
         print(report.markdown())
+        try await destination?.push(from: outputDirectory)
     }
 }

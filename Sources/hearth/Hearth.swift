@@ -15,7 +15,7 @@ struct Hearth: AsyncParsableCommand {
         version: hearthVersion,
         groupedSubcommands: [
             CommandGroup(name: "Run", subcommands: [RunCommand.self, ServeCommand.self, PerplexityCommand.self, BenchCommand.self, InspectCommand.self]),
-            CommandGroup(name: "Measure", subcommands: [EvalCommand.self]),
+            CommandGroup(name: "Measure", subcommands: [EvalCommand.self, LeaderboardCommand.self]),
             CommandGroup(name: "Make", subcommands: [QuantizeCommand.self, ConvertCommand.self, CompareCommand.self]),
             CommandGroup(name: "Store", subcommands: [ImportCommand.self, CreateCommand.self, ListCommand.self, ShowCommand.self,
                                                        CopyCommand.self, RemoveCommand.self, GarbageCommand.self]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HearthEngine
 import HearthHub
 import HearthServer
 
@@ -10,8 +11,9 @@ struct HubCommand: AsyncParsableCommand {
         discussion: """
         A hub keeps models pushed with hearth push and serves them with the registry
         protocol Ollama uses (/v2/...). Its data folder holds the blobs and manifests
-        (store/), uploads in progress (uploads/) and a SQLite database (hub.sqlite) of
-        users, tokens and repositories.
+        (store/), uploads in progress (uploads/), a SQLite database (hub.sqlite) of
+        users, tokens, repositories and evaluation results, and the hub's own runs of
+        pushed evaluations (reproductions/).
 
           hearth hub serve --data ~/hub --port 8080
           hearth hub user add alice --data ~/hub          (asks for a password)
@@ -19,8 +21,11 @@ struct HubCommand: AsyncParsableCommand {
           hearth login localhost:8080 --user alice   (or --token from hearth hub token)
           hearth push smollm2 localhost:8080/alice/smollm2:q4_1
           hearth pull localhost:8080/alice/smollm2:q4_1
+          hearth eval smollm2 --tasks bigbench --push localhost:8080
+          hearth hub reproduce --data ~/hub     (or hearth hub serve --reproduce)
         """,
-        subcommands: [HubServeCommand.self, HubUserCommand.self, HubOrganisationCommand.self, HubTokenCommand.self, HubPrivateCommand.self])
+        subcommands: [HubServeCommand.self, HubUserCommand.self, HubOrganisationCommand.self, HubTokenCommand.self, HubPrivateCommand.self,
+                      HubReproduceCommand.self])
 }
 
 struct HubDataOption: ParsableArguments {
@@ -33,10 +38,30 @@ struct HubDataOption: ParsableArguments {
     }
 }
 
+/// Where the hub looks for the task files of pushed evaluations, and how it runs them.
+struct ReproduceOptions: ParsableArguments {
+    @Option(name: .customLong("tasks"), help: ArgumentHelp("A folder of task files to reproduce evaluations with, searched by sha256 (repeatable; default: DATA/tasks and the BIG-bench cache).", valueName: "DIR"))
+    var taskDirectories: [String] = []
+    @Option(name: .customLong("reproduce-threads"), help: ArgumentHelp("Threads a reproduction computes with.", valueName: "N"))
+    var threads: Int = defaultThreadCount
+
+    func validate() throws { try OptionChecks.threads(threads) }
+
+    func reproducer(_ registry: Registry) -> EvalReproducer {
+        let bigbench = (ProcessInfo.processInfo.environment["HEARTH_BIGBENCH"] ?? "~/.cache/hearth/bigbench" as String)
+        let directories = taskDirectories.isEmpty ? [registry.root + "/tasks", bigbench] : taskDirectories
+        return EvalReproducer(registry: registry, taskDirectories: directories.map { ($0 as NSString).expandingTildeInPath },
+                              threads: threads, version: hearthVersion) { printError($0) }
+    }
+}
+
 struct HubServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the hub over HTTP.")
 
     @OptionGroup var data: HubDataOption
+    @Flag(help: "Run pushed evaluations again in the background and mark those whose scores hold.")
+    var reproduce = false
+    @OptionGroup var reproduceOptions: ReproduceOptions
     @Option(help: "Address to listen on; 0.0.0.0 opens the hub to the network.")
     var host = "127.0.0.1"
     @Option(help: "Port to listen on.")
@@ -52,13 +77,47 @@ struct HubServeCommand: AsyncParsableCommand {
     func run() async throws {
         let registry = try data.open(maxBlobBytes: Int(maxBlobGiB * Double(1 << 30)))
         let users = (try? registry.database.users().count) ?? 0
-        let app = buildHubApplication(registry: registry, host: host, port: port, version: hearthVersion) {
+        let reproducer = reproduce ? reproduceOptions.reproducer(registry) : nil
+        reproducer?.start()
+        let app = buildHubApplication(registry: registry, host: host, port: port, version: hearthVersion, reproducer: reproducer) {
             printError("hearth hub \(hearthVersion) listening on http://\(host):\(port) (registry under /v2), data in \(registry.root), \(users) user\(users == 1 ? "" : "s")")
+            if let reproducer { printError("reproducing pushed evaluations with the task files in \(reproducer.taskDirectories.joined(separator: ", "))") }
         }
         do { try await app.runService() } catch {
             if "\(error)".contains("Address already in use") { throw CLIError("cannot listen on \(host):\(port): the port is in use; choose another with --port") }
             throw CLIError("the hub stopped: \(error)")
         }
+    }
+}
+
+struct HubReproduceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reproduce", abstract: "Run pushed evaluations again and mark whether their scores hold.",
+        discussion: """
+        Without IDs, every result not tried yet; with IDs, those (again). A result is
+        reproduced when the hub has its model file and task files (found by sha256)
+        and its own run gives the same scores: accuracies within 0.5 points, other
+        metrics within 0.1%. The hub's samples and report stay in
+        DATA/reproductions/ID.
+          hearth hub reproduce --data ~/hub --tasks ~/tasks
+        """)
+
+    @OptionGroup var data: HubDataOption
+    @OptionGroup var options: ReproduceOptions
+    @Argument(help: "Result IDs (default: all unchecked).")
+    var ids: [Int] = []
+
+    func run() throws {
+        let reproducer = options.reproducer(try data.open())
+        let outcomes = try wrap { () throws(HubError) in
+            if ids.isEmpty { return try reproducer.reproduceUnchecked() }
+            return try ids.map { id throws(HubError) in
+                let outcome = try reproducer.reproduce(id: id)
+                return (id, outcome.state, outcome.detail)
+            }
+        }
+        if outcomes.isEmpty { print("no unchecked results") }
+        for (id, state, detail) in outcomes { print("result \(id): \(state.rawValue): \(detail)") }
     }
 }
 
@@ -193,7 +252,7 @@ struct LoginCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reference = try hubReference("\(hub)/x/x", insecure: insecure)
+        let reference = try hubAddress(hub, insecure: insecure)
         let store = openStore()
         let client = HubClient(store: store)
         do {
@@ -330,6 +389,21 @@ extension PullCommand {
 
 func hubReference(_ text: String, insecure: Bool) throws -> HubReference {
     do { return try HubReference(parsing: text, insecure: insecure) } catch { throw CLIError(error.message) }
+}
+
+/// A hub itself, `[http(s)://]HOST[:PORT]`, as login, eval --push and leaderboard take it (its
+/// reference names a placeholder model; only `name.host` and `baseURL` mean anything).
+func hubAddress(_ text: String, insecure: Bool) throws -> HubReference {
+    var rest = Substring(text), scheme = ""
+    for s in ["http://", "https://"] where rest.hasPrefix(s) {
+        scheme = s
+        rest = rest.dropFirst(s.count)
+    }
+    while rest.hasSuffix("/") { rest = rest.dropLast() }
+    guard !rest.isEmpty, !rest.contains("/") else {
+        throw CLIError("'\(text)' is not a hub: write HOST[:PORT], such as localhost:8080")
+    }
+    return try hubReference(scheme + rest + "/x/x", insecure: insecure)
 }
 
 /// Runs a HubError-throwing body, reporting its error as a CLI error.
