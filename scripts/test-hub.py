@@ -17,6 +17,7 @@ Checks, each printed PASS or FAIL:
 - the official `huggingface_hub` client (it must be importable) lists, describes and
   downloads the same bytes with `endpoint=` pointing at the hub.
 """
+import base64
 import hashlib
 import json
 import os
@@ -411,6 +412,12 @@ def main():
             f.write("wrong-password\n")
         r = run("f", "login", host, "--user", "bob", "--password-file", password_file)
         check("a wrong password is refused (401)", r.returncode != 0 and "401" in r.stderr, r.stderr)
+        basic = {"Authorization": "Basic " + base64.b64encode(b"bob:wrong-password").decode()}
+        status, _, body = http("POST", hub.base + "/api/tokens", b"{not json", headers=basic)
+        check("POST /api/tokens checks the password before the body (401)", status == 401, f"{status} {body[:200]}")
+        basic = {"Authorization": "Basic " + base64.b64encode(b"bob:bob-password").decode()}
+        status, _, body = http("POST", hub.base + "/api/tokens", b"{not json", headers=basic)
+        check("...and a body that is not JSON is 400 BODY_INVALID", status == 400 and b"BODY_INVALID" in body, f"{status} {body[:200]}")
 
         admin("private", "alice/smollm2")
         manifest_url = hub.base + "/v2/alice/smollm2/manifests/q4_1"

@@ -11,11 +11,7 @@ struct AccountController {
     struct TokenResponse: Encodable { let token: String; let scope: String; let user: String }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/api/tokens") { request, _ -> Response in
-            do { return try await issue(request) } catch let e as RegistryError {
-                return RegistryController.errorResponse(e)
-            }
-        }
+        router.post("/api/tokens", use: RegistryController.guarded { request, _ in try await issue(request) })
     }
 
     func issue(_ request: Request) async throws -> Response {
@@ -25,14 +21,17 @@ struct AccountController {
             throw RegistryError.unauthorized("send the user's name and password with HTTP Basic authentication")
         }
         let user = String(decoded[..<colon]), password = String(decoded[decoded.index(after: colon)...])
-        let body = try await request.body.collect(upTo: 64 << 10)
-        let req = body.readableBytes == 0 ? TokenRequest() : try JSONDecoder().decode(TokenRequest.self, from: Data(buffer: body))
-        guard let scope = HubDatabase.Scope(rawValue: req.scope ?? "write") else {
-            throw RegistryError(400, "UNSUPPORTED", "scope is read or write, not '\(req.scope ?? "")'")
-        }
         // The same answer for an unknown user and a wrong password.
         guard (try? registry.database.verify(user: user, password: password)) == true else {
             throw RegistryError.unauthorized("the user name or the password is wrong")
+        }
+        let body = try await request.body.collect(upTo: 64 << 10)
+        let req: TokenRequest
+        do { req = body.readableBytes == 0 ? TokenRequest() : try JSONDecoder().decode(TokenRequest.self, from: Data(buffer: body)) } catch {
+            throw RegistryError(400, "BODY_INVALID", "the body is not JSON with an optional scope and label")
+        }
+        guard let scope = HubDatabase.Scope(rawValue: req.scope ?? "write") else {
+            throw RegistryError(400, "UNSUPPORTED", "scope is read or write, not '\(req.scope ?? "")'")
         }
         let token = try registry.database.createToken(user: user, scope: scope, label: req.label ?? "hearth login")
         return JSON.response(TokenResponse(token: token, scope: scope.rawValue, user: user), status: .created)

@@ -18,32 +18,18 @@ struct EvalController {
     let reproducer: EvalReproducer?
 
     func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/api/evals", use: guarded(submit))
-        router.get("/api/evals/:id", use: guarded(result))
-        router.get("/api/leaderboard", use: guarded { request, _ in
-            let board = try Self.leaderboard(registry, access: access(request))
+        router.post("/api/evals", use: RegistryController.guarded(submit))
+        router.get("/api/evals/:id", use: RegistryController.guarded(result))
+        router.get("/api/leaderboard", use: RegistryController.guarded { request, _ in
+            let board = try Self.leaderboard(registry, access: registry.access(request))
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: try Leaderboard.encoder.encode(board))))
         })
     }
 
-    private func access(_ request: Request) throws(RegistryError) -> HubAccess {
-        let header = request.headers[.authorization] ?? ""
-        return try registry.access(token: header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : nil)
-    }
-
-    private func guarded(_ handler: @escaping RegistryController.Handler) -> RegistryController.Handler {
-        { request, context in
-            do { return try await handler(request, context) } catch let e as RegistryError {
-                return RegistryController.errorResponse(e)
-            } catch {
-                return RegistryController.errorResponse(RegistryError(500, "UNKNOWN", "\(error)"))
-            }
-        }
-    }
 
     func submit(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        guard case .user(let user, let scope) = try access(request) else {
+        guard case .user(let user, let scope) = try registry.access(request) else {
             throw RegistryError.unauthorized("pushing a result needs a write token (hearth login)")
         }
         guard scope == .write else { throw RegistryError.denied("the token is read-only; pushing a result needs a write token") }
@@ -85,7 +71,7 @@ struct EvalController {
     }
 
     func result(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let access = try access(request)
+        let access = try registry.access(request)
         guard let id = Int(try context.parameters.require("id")),
               let result = try wrap({ () throws(HubError) in try registry.database.evalResult(id: id) }),
               !(try Self.models(registry, digest: result.modelDigest, access: access)).isEmpty else {

@@ -39,10 +39,6 @@ struct HuggingFaceController {
         }
     }
 
-    private func access(_ request: Request) throws(RegistryError) -> HubAccess {
-        let header = request.headers[.authorization] ?? ""
-        return try registry.access(token: header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : nil)
-    }
 
     // MARK: models
 
@@ -126,7 +122,7 @@ struct HuggingFaceController {
 
     func list(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
-        var repositories = try registry.repositories(visibleTo: try access(request))
+        var repositories = try registry.repositories(visibleTo: try registry.access(request))
         if let search = query.get("search"), !search.isEmpty {
             repositories = repositories.filter { $0.id.localizedCaseInsensitiveContains(search) }
         }
@@ -161,7 +157,7 @@ struct HuggingFaceController {
     }
 
     func info(_ request: Request, _ context: BasicRequestContext, revision: String) throws -> Response {
-        let access = try access(request)
+        let access = try registry.access(request)
         let name = try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), access)
         guard let summary = try registry.repositories(visibleTo: access).first(where: { $0.namespace == name.namespace && $0.model == name.model }) else {
             throw RegistryError(404, "NAME_UNKNOWN", "no repository \(name.repository) on this hub")
@@ -171,7 +167,7 @@ struct HuggingFaceController {
 
     /// Likes need a user's token; a like is counted once per user.
     func like(_ request: Request, _ context: BasicRequestContext, _ liked: Bool) throws -> Response {
-        let access = try access(request)
+        let access = try registry.access(request)
         guard let user = access.user else { throw RegistryError.unauthorized("liking a model needs a token") }
         let name = try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), access)
         guard try registry.database.repository(namespace: name.namespace, name: name.model) != nil else {
@@ -184,7 +180,7 @@ struct HuggingFaceController {
     // MARK: files
 
     func resolve(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
-        let name = try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), try access(request))
+        let name = try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), try registry.access(request))
         let revision = try context.parameters.require("revision")
         let manifest = try registry.revision(name, revision)
         let fileName = try context.parameters.require("file")

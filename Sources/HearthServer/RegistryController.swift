@@ -13,22 +13,22 @@ struct RegistryController {
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
     func addRoutes(to router: Router<BasicRequestContext>) {
-        router.get("/v2", use: guarded { request, _ in
-            _ = try access(request)
+        router.get("/v2", use: Self.guarded { request, _ in
+            _ = try registry.access(request)
             return JSON.response(JSONValueEmpty())
         })
         let repo = "/v2/:namespace/:model"
-        router.get("\(repo)/manifests/:reference", use: guarded { try await manifest($0, $1, head: false) })
-        router.head("\(repo)/manifests/:reference", use: guarded { try await manifest($0, $1, head: true) })
-        router.put("\(repo)/manifests/:reference", use: guarded(putManifest))
-        router.get("\(repo)/tags/list", use: guarded(tags))
-        router.get("\(repo)/blobs/:digest", use: guarded { try await blob($0, $1, head: false) })
-        router.head("\(repo)/blobs/:digest", use: guarded { try await blob($0, $1, head: true) })
-        router.post("\(repo)/blobs/uploads", use: guarded(startUpload))
-        router.patch("\(repo)/blobs/uploads/:id", use: guarded(patchUpload))
-        router.put("\(repo)/blobs/uploads/:id", use: guarded(finishUpload))
-        router.get("\(repo)/blobs/uploads/:id", use: guarded(uploadStatus))
-        router.delete("\(repo)/blobs/uploads/:id", use: guarded { request, context in
+        router.get("\(repo)/manifests/:reference", use: Self.guarded { try await manifest($0, $1, head: false) })
+        router.head("\(repo)/manifests/:reference", use: Self.guarded { try await manifest($0, $1, head: true) })
+        router.put("\(repo)/manifests/:reference", use: Self.guarded(putManifest))
+        router.get("\(repo)/tags/list", use: Self.guarded(tags))
+        router.get("\(repo)/blobs/:digest", use: Self.guarded { try await blob($0, $1, head: false) })
+        router.head("\(repo)/blobs/:digest", use: Self.guarded { try await blob($0, $1, head: true) })
+        router.post("\(repo)/blobs/uploads", use: Self.guarded(startUpload))
+        router.patch("\(repo)/blobs/uploads/:id", use: Self.guarded(patchUpload))
+        router.put("\(repo)/blobs/uploads/:id", use: Self.guarded(finishUpload))
+        router.get("\(repo)/blobs/uploads/:id", use: Self.guarded(uploadStatus))
+        router.delete("\(repo)/blobs/uploads/:id", use: Self.guarded { request, context in
             let name = try writable(request, context)
             registry.cancelUpload(try context.parameters.require("id"))
             _ = name
@@ -38,21 +38,17 @@ struct RegistryController {
 
     // MARK: access
 
-    private func access(_ request: Request) throws(RegistryError) -> HubAccess {
-        let header = request.headers[.authorization] ?? ""
-        return try registry.access(token: header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : nil)
-    }
 
     private func readable(_ request: Request, _ context: BasicRequestContext) throws -> ModelName {
-        try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), try access(request))
+        try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), try registry.access(request))
     }
 
     private func writable(_ request: Request, _ context: BasicRequestContext) throws -> ModelName {
-        try registry.writable(try context.parameters.require("namespace"), try context.parameters.require("model"), try access(request))
+        try registry.writable(try context.parameters.require("namespace"), try context.parameters.require("model"), try registry.access(request))
     }
 
     /// Runs a handler, rendering a `RegistryError` (or any other) in the spec's shape.
-    private func guarded(_ handler: @escaping Handler) -> Handler {
+    static func guarded(_ handler: @escaping Handler) -> Handler {
         { request, context in
             do { return try await handler(request, context) } catch let e as RegistryError {
                 return Self.errorResponse(e)
@@ -197,6 +193,14 @@ struct RegistryController {
 }
 
 private struct JSONValueEmpty: Encodable {}
+
+extension Registry {
+    /// Who is asking: the request's `Authorization: Bearer` token, or nobody.
+    func access(_ request: Request) throws(RegistryError) -> HubAccess {
+        let header = request.headers[.authorization] ?? ""
+        return try access(token: header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : nil)
+    }
+}
 
 /// The hub's routes (for in-process tests). A reproducer, when given, is woken by each new
 /// evaluation result.
