@@ -101,7 +101,8 @@ public final class HubClient: Sendable {
             guard let http = response as? HTTPURLResponse else { throw HubError("\(request.url!) did not answer over HTTP") }
             return (data, http)
         } catch let e as HubError { throw e } catch {
-            throw HubError("cannot reach \(request.url?.host ?? "the hub"): \(error.localizedDescription)")
+            let hub = request.url.map { url in url.port.map { "\(url.host ?? "the hub"):\($0)" } ?? url.host ?? "the hub" } ?? "the hub"
+            throw HubError("cannot reach \(hub): \(error.localizedDescription)")
         }
     }
 
