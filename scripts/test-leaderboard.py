@@ -229,6 +229,10 @@ def main():
               status == 200 and again.get("id") == honest and again.get("is_new") is False, f"{status} {body[:200]}")
         r = run("leaderboard", hub.host, "--submit", out, home=home)
         check("hearth leaderboard --submit DIR pushes results.json (here: already there)", f"already on the hub: result {honest}" in r.stdout, r.stdout)
+        r = run("eval", "smollm2", "--tasks", f"{tasks}/sums.yaml,{tasks}/story.txt", "--limit", "24", "--ctx", "128",
+                "--output", out, "--push", hub.host, home=home)
+        check("the same run again (from its cache, new timings) is the same result, not a second row",
+              f"already on the hub: result {honest}" in r.stdout and open(os.path.join(out, "results.json"), "rb").read() != results_bytes, r.stdout[-300:])
 
         # A validly signed report with false scores (bob's key and token): kept, then caught.
         forged_text = envelope["report"].replace(f'"value" : {acc}', '"value" : 0.95', 1).replace(f'"value" : {ppl}', f'"value" : {ppl * 2}', 1)

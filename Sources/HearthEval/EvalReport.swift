@@ -64,6 +64,23 @@ public struct EvalReport: Codable, Sendable {
         return text
     }
 
+    /// The sha256 of what the run found, without when or how fast: the model's digest, the
+    /// settings, and each task's file, type, few-shot count, example count and metrics. Two
+    /// reports with the same outcome differ at most in timings, paths and engine details.
+    public var outcomeDigest: String {
+        struct Task: Encodable {
+            let task: String, fileDigest: String, outputType: String, numFewshot: Int, samples: Int
+            let metrics: [String: MetricValue]
+        }
+        struct Outcome: Encodable { let model: String; let settings: EvalSettings; let tasks: [Task] }
+        let outcome = Outcome(model: model.digest, settings: settings, tasks: tasks.map {
+            Task(task: $0.task, fileDigest: $0.fileDigest, outputType: $0.outputType, numFewshot: $0.numFewshot, samples: $0.samples, metrics: $0.metrics)
+        })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return EvalRunner.sha256(String(decoding: (try? encoder.encode(outcome)) ?? Data(), as: UTF8.self))
+    }
+
     /// Reads a results.json.
     public static func decode(_ data: Data) throws -> EvalReport {
         let decoder = JSONDecoder()

@@ -91,7 +91,7 @@ public final class HubDatabase: Sendable {
                         public_key TEXT NOT NULL,
                         signature TEXT NOT NULL,
                         report TEXT NOT NULL,
-                        report_sha256 TEXT NOT NULL UNIQUE,
+                        outcome_key TEXT NOT NULL UNIQUE,
                         reproduction TEXT NOT NULL DEFAULT 'unchecked'
                             CHECK (reproduction IN ('unchecked', 'reproduced', 'differs', 'cannot')),
                         reproduction_detail TEXT,
@@ -333,16 +333,16 @@ public final class HubDatabase: Sendable {
         case cannot
     }
 
-    /// Keeps a checked report; the same report twice is kept once. Returns its id and whether
-    /// it is new.
-    public func addEvalResult(_ signed: SignedReport, modelDigest: String, submitter: String) throws(HubError) -> (id: Int, isNew: Bool) {
-        let sha = Digest.of(Data(signed.report.utf8)).hex
-        return try run("keep the evaluation result") { db in
-            if let id = try Int.fetchOne(db, sql: "SELECT id FROM eval_results WHERE report_sha256 = ?", arguments: [sha]) { return (id, false) }
+    /// Keeps a checked report, unless one with the same `outcomeKey` is kept already (the
+    /// caller's key for "the same result": the same key's run of the same model, tasks and
+    /// settings with the same scores, whatever its timings). Returns its id and whether it is new.
+    public func addEvalResult(_ signed: SignedReport, modelDigest: String, submitter: String, outcomeKey: String) throws(HubError) -> (id: Int, isNew: Bool) {
+        try run("keep the evaluation result") { db in
+            if let id = try Int.fetchOne(db, sql: "SELECT id FROM eval_results WHERE outcome_key = ?", arguments: [outcomeKey]) { return (id, false) }
             try db.execute(sql: """
-                INSERT INTO eval_results (model_digest, submitter, public_key, signature, report, report_sha256, created_at)
+                INSERT INTO eval_results (model_digest, submitter, public_key, signature, report, outcome_key, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [modelDigest, submitter, signed.publicKey, signed.signature, signed.report, sha, Date()])
+                """, arguments: [modelDigest, submitter, signed.publicKey, signed.signature, signed.report, outcomeKey, Date()])
             return (Int(db.lastInsertedRowID), true)
         }
     }

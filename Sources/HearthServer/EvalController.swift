@@ -8,8 +8,8 @@ import Hummingbird
 /// - `POST /api/evals` takes a signed evaluation report (`SignedReport`) from a user with a
 ///   write token. The hub checks the Ed25519 signature over the exact report bytes, that the
 ///   report is one `hearth eval` writes, and that the model file it measured (its sha256) is
-///   one of the hub's models the user may see; then keeps it (201, or 200 for a report it
-///   already has) and wakes the reproducer, if the hub runs one.
+///   one of the hub's models the user may see; then keeps it (201, or 200 for a result it
+///   already has from the same key, timings aside) and wakes the reproducer, if the hub runs one.
 /// - `GET /api/evals/{id}` gives the signed report back as it was sent, with its status.
 /// - `GET /api/leaderboard` gives every result whose model the caller may see.
 /// Errors are the registry's `{"errors": [{"code", "message"}]}`.
@@ -59,7 +59,11 @@ struct EvalController {
         guard !models.isEmpty else {
             throw RegistryError(422, "MODEL_UNKNOWN", "the model the report measured (\(digest)) is not on this hub; push it first (hearth push)")
         }
-        let (id, isNew) = try wrap { () throws(HubError) in try registry.database.addEvalResult(signed, modelDigest: digest.description, submitter: user) }
+        // The same key's same outcome (a run pushed again, or re-run from its cache) is one result.
+        let outcomeKey = Digest.of(Data((signed.publicKey + "\n" + report.outcomeDigest).utf8)).hex
+        let (id, isNew) = try wrap { () throws(HubError) in
+            try registry.database.addEvalResult(signed, modelDigest: digest.description, submitter: user, outcomeKey: outcomeKey)
+        }
         if isNew { reproducer?.wake() }
         struct Receipt: Encodable {
             let id: Int
