@@ -1,12 +1,15 @@
 """What the end-to-end test scripts share: named checks that print PASS or FAIL and are
 counted, the summary that ends a run, a file's sha256, a free port on the loopback,
-BIG-bench's prompt format, and page screenshots."""
+BIG-bench's prompt format, page screenshots, and a `hearth hub serve` process."""
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 
 _failed = 0
 
@@ -72,3 +75,35 @@ def screenshots(base, pages):
                         f"--screenshot={shot}", base + page_path], capture_output=True, timeout=120)
         ok = os.path.exists(shot) and os.path.getsize(shot) > 10000 and open(shot, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
         check(f"Chromium renders {page_path} ({os.path.relpath(shot)})", ok)
+
+
+class Hub:
+    """`hearth hub serve --data DATA` on a free loopback port (extra arguments appended),
+    waited for until /v2/ answers; its output goes to `log` (a file) or nowhere."""
+
+    def __init__(self, hearth, data, *extra, log=None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.host = f"127.0.0.1:{self.port}"
+        self.data = data
+        out = log or subprocess.DEVNULL
+        self.process = subprocess.Popen([hearth, "hub", "serve", "--data", data, "--port", str(self.port), *extra],
+                                        stdout=out, stderr=out)
+        deadline = time.time() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.base + "/v2/", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.time() > deadline:
+                sys.exit(f"the hub did not start (exit code {self.process.poll()})")
+            time.sleep(0.1)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()

@@ -31,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 
-from checks import check, finish, sha256, free_port, screenshots
+from checks import Hub, check, finish, sha256, free_port, screenshots
 
 
 def http(method, url, data=None, token=None, headers=None):
@@ -43,32 +43,6 @@ def http(method, url, data=None, token=None, headers=None):
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
-
-
-class Hub:
-    def __init__(self, hearth, data, *extra):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.data = data
-        self.process = subprocess.Popen([hearth, "hub", "serve", "--data", data, "--port", str(self.port), *extra],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while True:
-            try:
-                if http("GET", self.base + "/v2/")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.time() > deadline:
-                sys.exit(f"the hub did not start (exit code {self.process.poll()})")
-            time.sleep(0.1)
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def hugging_face_checks(hub, expected, token, work):

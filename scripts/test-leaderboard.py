@@ -29,7 +29,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives import serialization
 from cryptography.exceptions import InvalidSignature
 
-from checks import check, finish, free_port, screenshots
+from checks import Hub, check, finish, screenshots
 
 PREFIX = b"hearth eval report v1\n"
 hearth, model_path = sys.argv[1], sys.argv[2]
@@ -66,31 +65,9 @@ def run(*args, home, check_ok=True, stdin=None):
     return r
 
 
-class Hub:
-    def __init__(self, data, tasks):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.host = f"127.0.0.1:{self.port}"
-        self.log = open(os.path.join(data + "-log.txt"), "a")
-        self.process = subprocess.Popen([hearth, "hub", "serve", "--data", data, "--port", str(self.port), "--reproduce",
-                                         "--tasks", tasks, "--reproduce-threads", "1"], stdout=self.log, stderr=self.log)
-        deadline = time.time() + 30
-        while True:
-            try:
-                if http("GET", self.base + "/v2/")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.time() > deadline:
-                sys.exit(f"the hub did not start (exit code {self.process.poll()})")
-            time.sleep(0.1)
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+def start_hub(data, tasks):
+    """The hub with background reproduction, its output kept beside its data folder."""
+    return Hub(hearth, data, "--reproduce", "--tasks", tasks, "--reproduce-threads", "1", log=open(data + "-log.txt", "a"))
 
 
 def post(hub, envelope, token):
@@ -146,7 +123,7 @@ def main():
     run("hub", "user", "add", "bob", "--data", hub_data, home=home, stdin="password123\n")
     bob_read = run("hub", "token", "bob", "--scope", "read", "--data", hub_data, home=home).stdout.strip()
     bob_write = run("hub", "token", "bob", "--scope", "write", "--data", hub_data, home=home).stdout.strip()
-    hub = Hub(hub_data, tasks)
+    hub = start_hub(hub_data, tasks)
     try:
         run("import", model_path, "smollm2", home=home)
         run("login", hub.host, "--user", "alice", home=home, stdin="password123\n")
@@ -310,7 +287,7 @@ def main():
 
         # A restart keeps everything.
         hub.stop()
-        hub = Hub(hub_data, tasks)
+        hub = start_hub(hub_data, tasks)
         after = {e["id"]: e["reproduction"] for e in board(hub)["entries"]}
         check("results and their states survive a restart",
               after == {honest: "reproduced", forged: "differs", unknown_task: "cannot"}, str(after))
