@@ -133,6 +133,12 @@ public struct LeaderboardEntry: Codable, Sendable {
 
         /// Whether higher is better (accuracies) or lower (perplexities).
         public var higherIsBetter: Bool { metric == "acc" || metric == "acc_norm" || metric == "exact_match" }
+
+        /// A value of this metric as the board shows it: accuracies in percent with one
+        /// decimal, other metrics with four.
+        public func formatted(_ value: Double) -> String {
+            higherIsBetter ? String(format: "%.1f", value * 100) : String(format: "%.4f", value)
+        }
     }
 
     public let id: Int

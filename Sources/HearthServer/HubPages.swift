@@ -171,7 +171,7 @@ struct HubPages {
                     if i == 0 {
                         html += "<td rowspan=\"\(rows.count)\"><a href=\"/leaderboard#eval-\(e.id)\">#\(e.id)</a> \(Self.reproductionBadge(e))<div class=\"stats\">\(escape(e.setup))<br>by \(escape(e.submitter)) (<code>\(escape(e.key))</code>), \(escape(day(e.created)))</div></td>"
                     }
-                    html += "<td>\(escape(task))</td><td>\(escape(score.metric))</td><td>\(Self.format(score.value, score))\(score.stderr.map { " ± " + Self.format($0, score) } ?? "")</td><td>\(score.reproduced.map { Self.format($0, score) } ?? "")</td></tr>"
+                    html += "<td>\(escape(task))</td><td>\(escape(score.metric))</td><td>\(score.formatted(score.value))\(score.stderr.map { " ± " + score.formatted($0) } ?? "")</td><td>\(score.reproduced.map { score.formatted($0) } ?? "")</td></tr>"
                 }
             }
             html += "</table>"
@@ -233,17 +233,12 @@ struct HubPages {
             html += "<td class=\"num\">\(e.average.map { String(format: "%.1f", $0 * 100) } ?? "")</td>"
             for task in board.tasks {
                 guard let s = e.scores[task] else { html += "<td></td>"; continue }
-                html += "<td class=\"num\">\(Self.format(s.value, s))\(s.reproduced.map { "<div class=\"stats\">hub: \(Self.format($0, s))</div>" } ?? "")</td>"
+                html += "<td class=\"num\">\(s.formatted(s.value))\(s.reproduced.map { "<div class=\"stats\">hub: \(s.formatted($0))</div>" } ?? "")</td>"
             }
             html += "<td>\(escape(e.setup))</td><td title=\"\(escape(e.reproductionDetail ?? ""))\">\(Self.reproductionBadge(e))</td>"
             html += "<td>\(escape(e.submitter))<div class=\"stats\"><code>\(escape(e.key))</code><br>\(escape(day(e.created)))</div></td></tr>"
         }
         return ("Leaderboard", html + "</table></div>")
-    }
-
-    /// Accuracies in percent, other metrics with four decimals.
-    static func format(_ value: Double, _ score: LeaderboardEntry.Score) -> String {
-        score.higherIsBetter ? String(format: "%.1f", value * 100) : String(format: "%.4f", value)
     }
 
     static func reproductionBadge(_ entry: LeaderboardEntry?, _ state: String? = nil) -> String {

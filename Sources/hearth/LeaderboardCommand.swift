@@ -54,15 +54,12 @@ struct LeaderboardCommand: AsyncParsableCommand {
     /// t1, t2, ... with a legend below.
     static func table(_ board: Leaderboard, sortedBy sort: String, width: Int = 160) -> String {
         let entries = LeaderboardEntry.sorted(board.entries, by: sort)
-        func format(_ value: Double, _ score: LeaderboardEntry.Score) -> String {
-            score.higherIsBetter ? String(format: "%.1f", value * 100) : String(format: "%.4f", value)
-        }
         func metric(_ task: String) -> String { entries.compactMap { $0.scores[task]?.metric }.first ?? "?" }
         var body: [[String]] = []
         for (rank, e) in entries.enumerated() {
             var row = ["\(rank + 1)", e.models.first.map { $0 + (e.models.count > 1 ? " (+\(e.models.count - 1))" : "") } ?? "?",
                        e.average.map { String(format: "%.1f", $0 * 100) } ?? "-"]
-            for task in board.tasks { row.append(e.scores[task].map { format($0.value, $0) } ?? "-") }
+            for task in board.tasks { row.append(e.scores[task].map { $0.formatted($0.value) } ?? "-") }
             row += [e.reproduction, e.setup, "\(e.submitter) \(e.key)", "\(e.id)"]
             // What the hub sent is shown, not obeyed: control characters become '?'.
             body.append(row.map { cell in String(cell.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) }) })
