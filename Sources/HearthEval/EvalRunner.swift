@@ -118,8 +118,9 @@ public final class EvalRunner {
                 }
                 let logprobs = Self.numbers(stored)
                 guard logprobs.count == choices.count else { throw EvalError("\(doc.location): the cache holds \(logprobs.count) log-likelihoods for \(choices.count) choices") }
-                // acc_norm divides by the choice's length in characters (lm-eval's len(str)).
-                let lengths = continuations.map { Double(max(1, $0.unicodeScalars.count)) }
+                // acc_norm divides by the choice's length in characters, without the target
+                // delimiter (lm-eval's len(choice), in code points).
+                let lengths = choices.map { Double(max(1, $0.unicodeScalars.count)) }
                 let pred = Self.argmax(logprobs), predNorm = Self.argmax(zip(logprobs, lengths).map { $0 / $1 })
                 scores["acc", default: []].append(pred == gold ? 1 : 0)
                 scores["acc_norm", default: []].append(predNorm == gold ? 1 : 0)
