@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Fetches the BIG-bench multiple-choice tasks of Hearth's evaluation suite from the source
-# package of PyPI's bigbench 1.0.0 (Apache-2.0) into a cache, checking the package's and every
-# task file's sha256. Cached tasks are not fetched again. Nothing of it is committed.
+# Fetches BIG-bench task.json files (Apache-2.0) into a cache, for `hearth eval --tasks bigbench`
+# or a BIG-bench task by name. Optional: Hearth's tests and its own suite (`--tasks core`) need
+# none of it. Each file is checked against the sha256 of the version Hearth was compared with;
+# cached files are not fetched again.
 #
-# usage: scripts/fetch-bigbench.sh      prints the cache folder on stdout
+# Where it looks, in order, saying what each source lacked:
+#   1. PyPI: the bigbench source package the index offers today (the versions that held the
+#      task files are no longer offered; what is left holds none, so this finds nothing unless
+#      a package with the tasks comes back);
+#   2. BIG-bench's public repository on GitHub, file by file (needs internet access).
+#
+# usage: scripts/fetch-bigbench.sh      prints the cache folder on stdout; exit 1 when a task
+#                                       could not be had from any source
 # HEARTH_BIGBENCH sets the cache (default ~/.cache/hearth/bigbench).
 set -euo pipefail
 
 cache="${HEARTH_BIGBENCH:-$HOME/.cache/hearth/bigbench}"
+repository="https://raw.githubusercontent.com/google/BIG-bench/main/bigbench/benchmark_tasks"
 say() { printf '%s\n' "$*" >&2; }
-die() { say "fetch-bigbench: $*"; exit 1; }
 
-package_sha=1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2
-# task.json files of the suite, by path under benchmark_tasks/
+# task.json files, by path under benchmark_tasks/
 tasks="
 ff716f0e399109146db3a998281c39954907b78268a9b633a95582d63847822f date_understanding/task.json
 7d8f07136b3539d5555f0452355fed441d94f02edf730745a772f2c612ce3445 general_knowledge/task.json
@@ -26,36 +33,64 @@ edc9f568b70ae6d4af0783764dbe4e4f18aa1242c675a93f534338d73a565348 social_iqa/task
 c36fa38ab146fd7cc60e9f4b7a34c979c5ffbcb4a6870302bf8d785fbe64d1f6 winowhy/task.json
 "
 
-complete() {
-  local sha path
-  while read -r sha path; do
-    [ -n "$sha" ] || continue
-    [ -f "$cache/$path" ] && [ "$(sha256sum "$cache/$path" | cut -d' ' -f1)" = "$sha" ] || return 1
-  done <<< "$tasks"
+have() { [ -f "$cache/$2" ] && [ "$(sha256sum "$cache/$2" | cut -d' ' -f1)" = "$1" ]; }
+missing() { while read -r sha path; do [ -n "$sha" ] && ! have "$sha" "$path" && echo "$sha $path"; done <<< "$tasks"; true; }
+
+# keep SHA PATH FILE SOURCE: caches FILE as PATH when its digest is SHA
+keep() {
+  local got
+  got=$(sha256sum "$3" | cut -d' ' -f1)
+  if [ "$got" != "$1" ]; then
+    say "fetch-bigbench: $4's $2 has sha256 $got, not the $1 Hearth was compared with: not kept"
+    return 1
+  fi
+  mkdir -p "$cache/$(dirname "$2")"
+  cp "$3" "$cache/$2.partial" && mv "$cache/$2.partial" "$cache/$2"
 }
 
-if ! complete; then
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  say "fetch-bigbench: downloading the bigbench 1.0.0 source package from PyPI (340 MiB)"
-  # The source package only: pip 23 still downloads it (it runs the package's metadata step).
-  python3 -m pip download --quiet --no-deps --no-binary :all: -d "$tmp" bigbench==1.0.0 >&2 \
-    || die "pip could not download bigbench==1.0.0"
-  archive="$tmp/bigbench-1.0.0.tar.gz"
-  [ -f "$archive" ] || die "pip gave no bigbench-1.0.0.tar.gz"
-  got=$(sha256sum "$archive" | cut -d' ' -f1)
-  [ "$got" = "$package_sha" ] || die "bigbench-1.0.0.tar.gz: sha256 $got, expected $package_sha"
-  members=()
-  while read -r sha path; do [ -n "$sha" ] && members+=("bigbench-1.0.0/bigbench/benchmark_tasks/$path"); done <<< "$tasks"
-  tar -xzf "$archive" -C "$tmp" "${members[@]}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [ -n "$(missing)" ]; then
+  say "fetch-bigbench: looking for the bigbench source package on PyPI"
+  if python3 -m pip download --quiet --no-deps --no-binary :all: -d "$tmp/pypi" bigbench > "$tmp/pip.log" 2>&1; then
+    archive=$(ls "$tmp"/pypi/bigbench-*.tar.gz 2> /dev/null | head -1 || true)
+    found=0
+    if [ -n "$archive" ]; then
+      mkdir -p "$tmp/unpacked" && tar -xzf "$archive" -C "$tmp/unpacked"
+      while read -r sha path; do
+        [ -n "$sha" ] || continue
+        file=$(ls "$tmp"/unpacked/*/bigbench/benchmark_tasks/"$path" 2> /dev/null | head -1 || true)
+        [ -n "$file" ] && keep "$sha" "$path" "$file" "$(basename "$archive")" && found=$((found + 1))
+      done <<< "$(missing)"
+    fi
+    say "fetch-bigbench: $(basename "${archive:-no archive}") from PyPI gave $found of the task files"
+  else
+    say "fetch-bigbench: pip could not download a bigbench source package: $(tail -1 "$tmp/pip.log")"
+  fi
+fi
+
+if [ -n "$(missing)" ]; then
+  say "fetch-bigbench: fetching the rest from BIG-bench's repository on GitHub (needs internet access)"
   while read -r sha path; do
     [ -n "$sha" ] || continue
-    got=$(sha256sum "$tmp/bigbench-1.0.0/bigbench/benchmark_tasks/$path" | cut -d' ' -f1)
-    [ "$got" = "$sha" ] || die "$path: sha256 $got, expected $sha"
-    mkdir -p "$cache/$(dirname "$path")"
-    cp "$tmp/bigbench-1.0.0/bigbench/benchmark_tasks/$path" "$cache/$path.partial"
-    mv "$cache/$path.partial" "$cache/$path"
-  done <<< "$tasks"
-  say "fetch-bigbench: $(echo "$tasks" | grep -c task.json) task files in $cache"
+    status=0
+    curl -fsSL --max-time 60 -o "$tmp/file" "$repository/$path" 2> "$tmp/curl.log" || status=$?
+    if [ $status -eq 0 ]; then
+      keep "$sha" "$path" "$tmp/file" "the repository" || true
+    else
+      say "fetch-bigbench: could not fetch $path from the repository: $(tail -1 "$tmp/curl.log")"
+      # No name resolution or no connection: the other files will not come either.
+      [ $status -ne 6 ] && [ $status -ne 7 ] || break
+    fi
+  done <<< "$(missing)"
+fi
+
+left=$(missing)
+if [ -n "$left" ]; then
+  say "fetch-bigbench: could not get $(echo "$left" | grep -c .) of the $(echo "$tasks" | grep -c task.json) task files:"
+  echo "$left" | while read -r sha path; do say "  $path"; done
+  say "fetch-bigbench: copy BIG-bench's benchmark_tasks/<task>/task.json files into $cache by hand, or use hearth eval --tasks core"
+  exit 1
 fi
 echo "$cache"
