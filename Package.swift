@@ -34,7 +34,7 @@ let package = Package(
             "HearthEngine", "HearthTemplate",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
-        ]),
+        ], resources: [.copy("Suites")]),
         .target(name: "HearthHub", dependencies: [
             "HearthGGUF", "HearthTemplate",
             .product(name: "Crypto", package: "swift-crypto"),

@@ -1,56 +1,54 @@
-"""lm-evaluation-harness against `hearth serve`, and `hearth eval`, on the same data and
-prompt format: imported by test-eval.py --lm-eval (which documents it).
+"""lm-evaluation-harness against `hearth serve`, and `hearth eval`, on the same task files:
+the built-in suite's. Imported by test-eval.py --lm-eval, and run on its own to make the
+comparison table of the README:
 
-Two BIG-bench tasks are written as JSON lines here, from task.json on their own (BIG-bench's
-default prompt, choices sorted), with one task YAML each that both tools read; and two more
-tasks: loglikelihood_rolling over paragraphs of the shared text (word and byte perplexity,
-bits per byte) and generate_until on sums (regex filter, exact match). lm-eval's
-`local-completions` model asks hearth serve for prompt log-probabilities (`/v1/completions`
-with echo); its tokenizer is SmolLM2's, as transformers writes it from the GGUF file with
-SmolLM2's digit-splitting pre-tokenizer put back (transformers drops it).
+    lmeval_compare.py HEARTH MODEL [--limit N] [--tasks a,b,...]
+
+lm-eval reads each task's own task.yaml and data.jsonl, through a copy of the YAML that names
+the data file by lm-eval's `dataset_path: json` (its loader does not resolve paths against the
+YAML's folder) under the name `core_<task>` (lm-eval has tasks of its own called
+`arithmetic`). Its `local-completions` model asks hearth serve for prompt log-probabilities
+(`/v1/completions` with echo) and greedy generations; its tokenizer is the model's, as
+transformers writes it from the GGUF file (for SmolLM2 with its digit-splitting
+pre-tokenizer put back, which transformers drops). Compared: accuracies, every choice's
+log-likelihood, rolling perplexities, generated and filtered texts, exact match.
 """
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from checks import bigbench_gold, bigbench_prompt, check, free_port
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish, free_port  # noqa: E402
 
-TASKS = ["navigate", "winowhy"]
-LIMIT = 300
-
-
-def bigbench_jsonl(task_json, out):
-    task = json.load(open(task_json))
-    with open(out, "w") as f:
-        for e in task["examples"]:
-            f.write(json.dumps({"input": bigbench_prompt(task, e), "choices": list(e["target_scores"]), "gold": bigbench_gold(e)}) + "\n")
+SUITE = Path(__file__).resolve().parent.parent / "Sources/HearthEval/Suites/core"
+TASKS = ["definitions", "synonyms", "devils_dictionary", "antonyms", "arithmetic"]
+LIMIT = 100
 
 
-def rolling_jsonl(out):
-    """Paragraphs of the shared perplexity text, each short enough for one window."""
-    text = (Path(__file__).resolve().parent.parent.parent / "shared/vectors/ppl-text.txt").read_text()
-    paragraphs = [p for p in text.split("\n\n") if 200 < len(p) < 1500][:8]
-    with open(out, "w") as f:
-        for p in paragraphs:
-            f.write(json.dumps({"text": p + "\n"}) + "\n")
-
-
-def arithmetic_jsonl(out):
-    with open(out, "w") as f:
-        for i in range(40):
-            a, b = 3 + i * 7 % 50, 2 + i * 11 % 40
-            f.write(json.dumps({"question": f"What is {a} + {b}?", "answer": str(a + b)}) + "\n")
+def lmeval_yaml(task, out):
+    """The task's own YAML for lm-eval: the data file by absolute path, named core_<task>."""
+    text = (SUITE / task / "task.yaml").read_text()
+    data = SUITE / task / "data.jsonl"
+    text = text.replace(f"task: {task}\n", f"task: core_{task}\n")
+    text = text.replace("dataset_path: data.jsonl\n", f"dataset_path: json\ndataset_kwargs: {{data_files: {{test: {data}}}}}\ntest_split: test\n")
+    path = out / f"core_{task}.yaml"
+    path.write_text(text + "metadata: {version: 1.0}\n")
+    return path
 
 
 def tokenizer_folder(model, out):
-    """SmolLM2's tokenizer for lm-eval: transformers' from the GGUF, digit split restored."""
+    """The model's tokenizer for lm-eval: transformers' from the GGUF file; SmolLM2's digit
+    split restored (transformers drops it)."""
     from transformers import AutoTokenizer
     folder, name = os.path.split(os.path.abspath(model))
     AutoTokenizer.from_pretrained(folder, gguf_file=name).save_pretrained(out)
+    if "smollm2" not in name.lower():
+        return
     path = Path(out, "tokenizer.json")
     tok = json.load(open(path))
     tok["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
@@ -59,55 +57,28 @@ def tokenizer_folder(model, out):
     path.write_text(json.dumps(tok))
 
 
-def task_yaml(work, name, data, body):
-    """A task YAML both tools read: the local JSON-lines file through lm-eval's json loader,
-    then `body`."""
-    path = work / f"{name}.yaml"
-    path.write_text(f"task: {name}\ndataset_path: json\ndataset_kwargs: {{data_files: {{test: {data}}}}}\ntest_split: test\n"
-                    + body + "metadata: {version: 1.0}\n")
-    return path
+def kind(task):
+    """The task's output_type, from its own YAML."""
+    return next(l.split(": ", 1)[1] for l in (SUITE / task / "task.yaml").read_text().splitlines() if l.startswith("output_type:"))
 
 
-def run(hearth, model, work, bigbench):
+def run(hearth, model, work, tasks=TASKS, limit=LIMIT):
+    """Runs both tools on `tasks` (their first `limit` docs), checks that they agree, and
+    returns {task: {"hearth": metrics, "lm-eval": metrics}} and the two wall times."""
     work = Path(work, "lmeval")
     work.mkdir()
-    yamls = []
-    for t in TASKS:
-        data = work / f"{t}.jsonl"
-        bigbench_jsonl(bigbench / t / "task.json", data)
-        yamls.append(task_yaml(work, f"bb_{t}", data, """output_type: multiple_choice
-doc_to_text: input
-doc_to_choice: choices
-doc_to_target: gold
-target_delimiter: ""
-num_fewshot: 0
-metric_list: [{metric: acc, aggregation: mean, higher_is_better: true}, {metric: acc_norm, aggregation: mean, higher_is_better: true}]
-"""))
-    rolling_jsonl(work / "paragraphs.jsonl")
-    yamls.append(task_yaml(work, "rolling_text", work / "paragraphs.jsonl", """output_type: loglikelihood_rolling
-doc_to_text: ""
-doc_to_target: text
-metric_list: [{metric: word_perplexity}, {metric: byte_perplexity}, {metric: bits_per_byte}]
-"""))
-    arithmetic_jsonl(work / "arithmetic.jsonl")
-    yamls.append(task_yaml(work, "arithmetic", work / "arithmetic.jsonl", """output_type: generate_until
-description: "Question: What is 2 + 2?\\nAnswer: 4\\n\\nQuestion: What is 10 + 5?\\nAnswer: 15\\n\\n"
-doc_to_text: "Question: {{question}}\\nAnswer:"
-doc_to_target: answer
-generation_kwargs: {until: ["\\n", "Question:"], max_gen_toks: 12, do_sample: false}
-filter_list: [{name: number, filter: [{function: regex, regex_pattern: "(-?[0-9]+)"}, {function: take_first}]}]
-metric_list: [{metric: exact_match, ignore_case: true}]
-"""))
+    for t in tasks:
+        lmeval_yaml(t, work)
     tokenizer_folder(model, work / "tokenizer")
 
-    # hearth eval on the same YAML files.
+    # hearth eval on the suite's own files.
     start = time.time()
-    r = subprocess.run([hearth, "eval", model, "--tasks", ",".join(map(str, yamls)), "--limit", str(LIMIT), "--output", str(work / "hearth")],
+    r = subprocess.run([hearth, "eval", model, "--tasks", ",".join(tasks), "--limit", str(limit), "--output", str(work / "hearth")],
                        capture_output=True, text=True)
     hearth_seconds = time.time() - start
-    check("hearth eval reads the lm-eval task YAML files", r.returncode == 0, r.stderr[-400:])
+    check("hearth eval runs the suite's tasks", r.returncode == 0, r.stderr[-400:])
     if r.returncode != 0:
-        return
+        return None
     ours = {t["task"]: t for t in json.load(open(work / "hearth/results.json"))["tasks"]}
 
     # lm-eval against hearth serve.
@@ -115,7 +86,8 @@ metric_list: [{metric: exact_match, ignore_case: true}]
     served = Path(model).stem
     # One slot and one client: no batched decoding, so that greedy generations are the same
     # computation as hearth eval's.
-    server = subprocess.Popen([hearth, "serve", model, "--port", str(port), "--parallel", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen([hearth, "serve", model, "--port", str(port), "--parallel", "1", "--no-store"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(300):
             try:
@@ -139,7 +111,7 @@ metric_list: [{metric: exact_match, ignore_case: true}]
         lm = subprocess.run([sys.executable, "-m", "lm_eval", "--model", "local-completions", "--model_args",
                              f"model={served},base_url=http://127.0.0.1:{port}/v1/completions,tokenizer_backend=huggingface,"
                              f"tokenizer={work / 'tokenizer'},num_concurrent=1,max_retries=3,tokenized_requests=False",
-                             "--include_path", str(work), "--tasks", ",".join([f"bb_{t}" for t in TASKS] + ["rolling_text", "arithmetic"]), "--limit", str(LIMIT),
+                             "--include_path", str(work), "--tasks", ",".join(f"core_{t}" for t in tasks), "--limit", str(limit),
                              "--log_samples", "--output_path", str(work / "lm-eval")], capture_output=True, text=True, env=env)
         lm_seconds = time.time() - start
     finally:
@@ -147,33 +119,60 @@ metric_list: [{metric: exact_match, ignore_case: true}]
         server.wait()
     check("lm-eval runs against hearth serve", lm.returncode == 0, lm.stderr[-800:])
     if lm.returncode != 0:
-        return
+        return None
     results = json.load(open(next(work.glob("lm-eval/**/results_*.json"))))["results"]
-    for t in TASKS:
-        theirs = results[f"bb_{t}"]
-        for metric in ["acc", "acc_norm"]:
-            a, b = ours[f"bb_{t}"]["metrics"][metric]["value"] * 100, theirs[f"{metric},none"] * 100
-            check(f"bb_{t} {metric}: hearth eval {a:.1f} and lm-eval through hearth serve {b:.1f} agree within 0.5 points", abs(a - b) <= 0.5)
-        # Per example: the log-likelihoods of every choice.
-        lm_samples = [json.loads(l) for l in open(next(work.glob(f"lm-eval/**/samples_bb_{t}_*.jsonl")))]
-        our_samples = {s["doc"]: s for s in map(json.loads, open(work / f"hearth/samples_bb_{t}.jsonl"))}
-        worst = 0.0
-        for s in lm_samples:
-            theirs_ll = [float(r[0][0]) for r in s["resps"]]
-            worst = max([worst] + [abs(x - y) for x, y in zip(our_samples[s["doc_id"]]["logprobs"], theirs_ll)])
-        check(f"bb_{t}: every choice's log-likelihood agrees within 0.01 (worst {worst:.2e})", worst < 0.01)
-    theirs = results["rolling_text"]
-    for metric in ["word_perplexity", "byte_perplexity", "bits_per_byte"]:
-        a, b = ours["rolling_text"]["metrics"][metric]["value"], theirs[f"{metric},none"]
-        check(f"rolling_text {metric}: hearth eval {a:.4f} and lm-eval {b:.4f} agree within 0.1%", abs(a - b) <= 1e-3 * abs(b))
-    a, b = ours["arithmetic"]["metrics"]["exact_match"]["value"] * 100, results["arithmetic"]["exact_match,number"] * 100
-    check(f"arithmetic exact_match: hearth eval {a:.1f} and lm-eval {b:.1f} agree within 0.5 points", abs(a - b) <= 0.5)
-    lm_samples = [json.loads(l) for l in open(next(work.glob("lm-eval/**/samples_arithmetic_*.jsonl")))]
-    our_samples = {s["doc"]: s for s in map(json.loads, open(work / "hearth/samples_arithmetic.jsonl"))}
-    same_text = sum(our_samples[s["doc_id"]]["generated"] == s["resps"][0][0] for s in lm_samples)
-    same_filtered = sum(our_samples[s["doc_id"]]["filtered"] == s["filtered_resps"][0] for s in lm_samples)
-    check(f"arithmetic: the same generations ({same_text}/{len(lm_samples)}) and the same filtered answers ({same_filtered})",
-          same_text == len(lm_samples) and same_filtered == len(lm_samples))
-    n = LIMIT * len(TASKS)
+    table = {}
+    for t in tasks:
+        theirs, mine = results[f"core_{t}"], ours[t]["metrics"]
+        lm_samples = [json.loads(l) for l in open(next(work.glob(f"lm-eval/**/samples_core_{t}_*.jsonl")))]
+        our_samples = {s["doc"]: s for s in map(json.loads, open(work / f"hearth/samples_{t}.jsonl"))}
+        if kind(t) == "multiple_choice":
+            metrics = {m: (mine[m]["value"], theirs[f"{m},none"]) for m in ["acc", "acc_norm"]}
+            for m, (a, b) in metrics.items():
+                check(f"{t} {m}: hearth eval {a * 100:.1f} and lm-eval through hearth serve {b * 100:.1f} agree within 0.5 points",
+                      abs(a - b) <= 0.005)
+            worst = 0.0
+            for s in lm_samples:
+                theirs_ll = [float(r[0][0]) for r in s["resps"]]
+                worst = max([worst] + [abs(x - y) for x, y in zip(our_samples[s["doc_id"]]["logprobs"], theirs_ll)])
+            check(f"{t}: every choice's log-likelihood agrees within 0.01 (worst {worst:.2e})", worst < 0.01)
+        elif kind(t) == "loglikelihood_rolling":
+            metrics = {m: (mine[m]["value"], theirs[f"{m},none"]) for m in ["word_perplexity", "byte_perplexity", "bits_per_byte"]}
+            for m, (a, b) in metrics.items():
+                check(f"{t} {m}: hearth eval {a:.4f} and lm-eval {b:.4f} agree within 0.1%", abs(a - b) <= 1e-3 * abs(b))
+        else:
+            key = next(k for k in theirs if k.startswith("exact_match,") and not k.startswith("exact_match_stderr"))
+            metrics = {"exact_match": (mine["exact_match"]["value"], theirs[key])}
+            a, b = metrics["exact_match"]
+            check(f"{t} exact_match: hearth eval {a * 100:.1f} and lm-eval {b * 100:.1f} agree within 0.5 points", abs(a - b) <= 0.005)
+            same_text = sum(our_samples[s["doc_id"]]["generated"] == s["resps"][0][0] for s in lm_samples)
+            same_filtered = sum(our_samples[s["doc_id"]]["filtered"] == s["filtered_resps"][0] for s in lm_samples)
+            check(f"{t}: the same generations ({same_text}/{len(lm_samples)}) and the same filtered answers ({same_filtered})",
+                  same_text == len(lm_samples) and same_filtered == len(lm_samples))
+        table[t] = metrics
+    n = sum(ours[t]["samples"] for t in tasks)
     print(f"timing: hearth eval {hearth_seconds:.1f} s ({n / hearth_seconds:.2f} examples/s); "
           f"lm-eval + hearth serve {lm_seconds:.1f} s ({n / lm_seconds:.2f} examples/s); ratio {lm_seconds / hearth_seconds:.2f}x")
+    return table, hearth_seconds, lm_seconds
+
+
+def main():
+    import argparse
+    parser = argparse.ArgumentParser(description="hearth eval and lm-eval through hearth serve on the built-in suite's task files")
+    parser.add_argument("hearth")
+    parser.add_argument("model")
+    parser.add_argument("--limit", type=int, default=LIMIT)
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hearth-lmeval-") as work:
+        out = run(args.hearth, args.model, work, args.tasks.split(","), args.limit)
+        if out:
+            print("| task | metric | hearth eval | lm-eval + hearth serve |\n|---|---|---|---|")
+            for t, metrics in out[0].items():
+                for m, (a, b) in metrics.items():
+                    print(f"| {t} | {m} | {a:.4f} | {b:.4f} |")
+    finish()
+
+
+if __name__ == "__main__":
+    main()

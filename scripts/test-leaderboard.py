@@ -15,7 +15,8 @@ Checks, each printed PASS or FAIL:
 - a report changed after signing, a wrong or missing token, malformed bodies and a model the
   hub does not have are refused with the right status, and nothing is kept;
 - the same report twice is kept once;
-- the hub reproduces an honest run (same scores), flags a validly signed report with false
+- the hub reproduces an honest run (same scores; one task of the built-in suite, which every
+  hub finds, and one text from its --tasks folder), flags a validly signed report with false
   scores as `differs`, and says `cannot` when it lacks a task file;
 - /api/leaderboard, /leaderboard (sorted by any column) and the model page show the results
   the viewer may see (a private model's results are hidden from others);
@@ -26,7 +27,6 @@ import base64
 import hashlib
 import json
 import os
-import random
 import re
 import shutil
 import stat
@@ -36,6 +36,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives import serialization
@@ -44,6 +45,7 @@ from cryptography.exceptions import InvalidSignature
 from checks import Hub, check, finish, screenshots
 
 PREFIX = b"hearth eval report v1\n"
+SUITE = Path(__file__).resolve().parent.parent / "Sources/HearthEval/Suites/core"
 hearth, model_path = sys.argv[1], sys.argv[2]
 
 
@@ -97,17 +99,9 @@ def wait_for_state(hub, token, ids, timeout=300):
 
 
 def write_tasks(folder):
-    """A small multiple-choice task (YAML + JSONL) and a text for perplexity."""
+    """A text for perplexity, a task only the hub's --tasks folder has (the other task of the
+    runs, elements, is the built-in suite's, which every hub has)."""
     os.makedirs(folder, exist_ok=True)
-    r = random.Random(7)
-    with open(os.path.join(folder, "sums.jsonl"), "w") as f:
-        for _ in range(40):
-            a, b = r.randint(2, 30), r.randint(2, 30)
-            choices = sorted({a + b, a + b + 1, a + b - 2, a * b + 3})
-            f.write(json.dumps({"q": f"What is {a} plus {b}?", "choices": [str(c) for c in choices], "answer": choices.index(a + b)}) + "\n")
-    with open(os.path.join(folder, "sums.yaml"), "w") as f:
-        f.write('task: sums\ndataset_path: sums.jsonl\noutput_type: multiple_choice\n'
-                'doc_to_text: "Question: {{q}}\\nAnswer:"\ndoc_to_choice: "{{choices}}"\ndoc_to_target: answer\n')
     story = ("The lighthouse keeper climbed the stairs every evening to light the lamp. Ships passed far out at sea, "
              "and the keeper wrote their names in a book. One winter a storm broke the window at the top of the tower, "
              "and the keeper spent the night holding a lantern against the glass so the ships would still see the light. ")
@@ -131,21 +125,21 @@ def main():
         run("push", "smollm2", f"{hub.host}/alice/smollm2:q4_1", home=home)
 
         # A push that cannot happen fails before the model runs.
-        r = run("eval", model_path, "--tasks", os.path.join(tasks, "sums.yaml"), "--output", os.path.join(work, "never"),
+        r = run("eval", model_path, "--tasks", "elements", "--output", os.path.join(work, "never"),
                 "--push", hub.host, home=os.path.join(work, "stranger"), check_ok=False)
         check("eval --push without a login fails at once, naming hearth login",
               r.returncode != 0 and "hearth login" in r.stderr and not os.path.exists(os.path.join(work, "never")), r.stderr)
 
         # An honest run, pushed.
         out = os.path.join(work, "out")
-        r = run("eval", "smollm2", "--tasks", f"{tasks}/sums.yaml,{tasks}/story.txt", "--limit", "24", "--ctx", "128",
+        r = run("eval", "smollm2", "--tasks", f"elements,{tasks}/story.txt", "--limit", "24", "--ctx", "128",
                 "--output", out, "--push", hub.host, home=home)
         m = re.search(r"pushed result (\d+) for alice/smollm2:q4_1, signed with (ed25519:[0-9a-f]{16})", r.stdout)
         check("hearth eval --push reports the result's id, the model and the key", m is not None, r.stdout[-400:])
         honest = int(m.group(1)) if m else 1
         results_bytes = open(os.path.join(out, "results.json"), "rb").read()
         results = json.loads(results_bytes)
-        acc = next(t for t in results["tasks"] if t["task"] == "sums")["metrics"]["acc"]["value"]
+        acc = next(t for t in results["tasks"] if t["task"] == "elements")["metrics"]["acc"]["value"]
         ppl = next(t for t in results["tasks"] if t["task"] == "story")["metrics"]["perplexity"]["value"]
 
         key_file = os.path.join(home, "instance-key")
@@ -206,7 +200,7 @@ def main():
               status == 200 and again.get("id") == honest and again.get("is_new") is False, f"{status} {body[:200]}")
         r = run("leaderboard", hub.host, "--submit", out, home=home)
         check("hearth leaderboard --submit DIR pushes results.json (here: already there)", f"already on the hub: result {honest}" in r.stdout, r.stdout)
-        r = run("eval", "smollm2", "--tasks", f"{tasks}/sums.yaml,{tasks}/story.txt", "--limit", "24", "--ctx", "128",
+        r = run("eval", "smollm2", "--tasks", f"elements,{tasks}/story.txt", "--limit", "24", "--ctx", "128",
                 "--output", out, "--push", hub.host, home=home)
         check("the same run again (from its cache, new timings) is the same result, not a second row",
               f"already on the hub: result {honest}" in r.stdout and open(os.path.join(out, "results.json"), "rb").read() != results_bytes, r.stdout[-300:])
@@ -221,10 +215,10 @@ def main():
         # A run with a task file the hub does not have.
         elsewhere = os.path.join(work, "elsewhere")
         os.makedirs(elsewhere)
-        shutil.copy(os.path.join(tasks, "sums.jsonl"), elsewhere)
-        with open(os.path.join(elsewhere, "sums.yaml"), "w") as f:
-            f.write(open(os.path.join(tasks, "sums.yaml")).read().replace("task: sums", "task: sums_elsewhere"))
-        r = run("eval", "smollm2", "--tasks", os.path.join(elsewhere, "sums.yaml"), "--limit", "8", "--output", os.path.join(work, "out2"),
+        shutil.copy(SUITE / "elements/data.jsonl", elsewhere)
+        with open(os.path.join(elsewhere, "elements.yaml"), "w") as f:
+            f.write((SUITE / "elements/task.yaml").read_text().replace("task: elements", "task: elements_elsewhere"))
+        r = run("eval", "smollm2", "--tasks", os.path.join(elsewhere, "elements.yaml"), "--limit", "8", "--output", os.path.join(work, "out2"),
                 "--push", hub.host, home=home)
         m = re.search(r"pushed result (\d+)", r.stdout)
         unknown_task = int(m.group(1)) if m else -1
@@ -232,9 +226,9 @@ def main():
         entries = wait_for_state(hub, alice, [honest, forged, unknown_task])
         e = entries.get(honest, {})
         check("the hub reproduces the honest run", e.get("reproduction") == "reproduced", f"{e.get('reproduction')}: {e.get('reproduction_detail')}")
-        sums, story = e.get("scores", {}).get("sums", {}), e.get("scores", {}).get("story", {})
+        elements, story = e.get("scores", {}).get("elements", {}), e.get("scores", {}).get("story", {})
         check("its entry shows results.json's scores, and the hub's own equal them",
-              sums.get("value") == acc and sums.get("reproduced") == acc and story.get("value") == ppl
+              elements.get("value") == acc and elements.get("reproduced") == acc and story.get("value") == ppl
               and abs(story.get("reproduced", 0) - ppl) <= 1e-3 * ppl, json.dumps(e.get("scores")))
         check("...names the model by repository and digest, and the submitter and key",
               e.get("models") == ["alice/smollm2:q4_1"] and e.get("model_digest") == results["model"]["digest"]
@@ -242,19 +236,19 @@ def main():
         check("...and its average is the accuracy tasks' mean", e.get("average") == acc, str(e.get("average")))
         f = entries.get(forged, {})
         check("the forged report is marked differs, naming the claimed and measured numbers",
-              f.get("reproduction") == "differs" and "sums acc: claimed 0.9500" in (f.get("reproduction_detail") or "")
+              f.get("reproduction") == "differs" and "elements acc: claimed 0.9500" in (f.get("reproduction_detail") or "")
               and "story perplexity" in (f.get("reproduction_detail") or ""), f"{f.get('reproduction')}: {f.get('reproduction_detail')}")
         u = entries.get(unknown_task, {})
         check("a run whose task file the hub lacks is marked cannot, naming the task",
-              u.get("reproduction") == "cannot" and "sums_elsewhere" in (u.get("reproduction_detail") or ""), f"{u.get('reproduction')}: {u.get('reproduction_detail')}")
+              u.get("reproduction") == "cannot" and "elements_elsewhere" in (u.get("reproduction_detail") or ""), f"{u.get('reproduction')}: {u.get('reproduction_detail')}")
 
         # hearth hub reproduce, run by hand on the hub's data, agrees.
         r = run("hub", "reproduce", str(forged), "--data", hub_data, "--tasks", tasks, home=home)
         check("hearth hub reproduce ID checks a result again", f"result {forged}: differs" in r.stdout, r.stdout + r.stderr)
 
         # Sorting: the forged report claims the best accuracy and the worst perplexity.
-        page = http("GET", hub.base + "/leaderboard?sort=sums")[1].decode()
-        check("/leaderboard?sort=sums ranks the higher accuracy first",
+        page = http("GET", hub.base + "/leaderboard?sort=elements")[1].decode()
+        check("/leaderboard?sort=elements ranks the higher accuracy first",
               0 <= page.find(f'id="eval-{forged}"') < page.find(f'id="eval-{honest}"'))
         page = http("GET", hub.base + "/leaderboard?sort=story")[1].decode()
         check("/leaderboard?sort=story ranks the lower perplexity first",
@@ -269,7 +263,7 @@ def main():
         r = run("leaderboard", hub.host + "/alice/smollm2", home=home, check_ok=False)
         check("a hub written with a path is refused, saying HOST[:PORT]", r.returncode != 0 and "HOST[:PORT]" in r.stderr, r.stderr)
         r = run("leaderboard", hub.host, "--sort", "nope", home=home, check_ok=False)
-        check("sorting by an unknown task names the known ones", r.returncode != 0 and "sums" in r.stderr and "story" in r.stderr, r.stderr)
+        check("sorting by an unknown task names the known ones", r.returncode != 0 and "elements" in r.stderr and "story" in r.stderr, r.stderr)
         model_page = http("GET", hub.base + "/alice/smollm2?tag=q4_1")[1].decode()
         check("the model page has an Evaluations section with the results",
               'id="evals"' in model_page and f"#{honest}</a>" in model_page and "✓ reproduced" in model_page)

@@ -13,7 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fetch-models.sh all > /dev/null
-scripts/fetch-bigbench.sh > /dev/null
+# The built-in evaluation suite is committed; check that it is what its script makes from the
+# Debian packages (wordnet-base, dict-elements, dict-devil) before anything runs on it.
+python3 scripts/make-suite.py --check
 export HEARTH_REQUIRE_MODELS=1
 # One build for the tests and the hearth binary the client test starts.
 echo "building hearth and its tests (release)..." >&2
@@ -56,5 +58,5 @@ if [ ! -x "$tvenv/bin/python" ] || ! "$tvenv/bin/python" -c "import torch, trans
 fi
 "$tvenv/bin/python" scripts/test-convert.py "$bin" "$model" "$(scripts/fetch-models.sh qwen2.5-coder)"
 
-echo "== hearth eval: perplexity, BIG-bench prompts, bad task files, a killed run resumed, lm-eval through hearth serve" >&2
+echo "== hearth eval: perplexity, the built-in suite, BIG-bench's format, bad task files, a killed run resumed, lm-eval through hearth serve" >&2
 "$tvenv/bin/python" scripts/test-eval.py "$bin" "$model" --lm-eval

@@ -184,7 +184,7 @@ public struct EvalTask: Sendable {
     public var metricNames: [String] { Self.metrics(for: outputType) }
 
     /// The choices of a multiple-choice doc.
-    func choices(_ doc: EvalDoc) throws(EvalError) -> [String] {
+    public func choices(_ doc: EvalDoc) throws(EvalError) -> [String] {
         guard let docToChoice else { throw EvalError("task \(name): multiple_choice needs doc_to_choice") }
         let v = try docToChoice.value(for: doc, "doc_to_choice")
         guard case .array(let items) = v, !items.isEmpty else {
@@ -200,7 +200,7 @@ public struct EvalTask: Sendable {
     }
 
     /// The gold answer of a multiple-choice doc: an index, or the text of one of the choices.
-    func gold(_ doc: EvalDoc, choices: [String]) throws(EvalError) -> Int {
+    public func gold(_ doc: EvalDoc, choices: [String]) throws(EvalError) -> Int {
         let v = try docToTarget.value(for: doc, "doc_to_target")
         switch v {
         case .int(let i) where choices.indices.contains(i): return i

@@ -158,9 +158,9 @@ public enum TaskLoader {
                     } catch { throw EvalError("\(at(step)): regex_pattern '\(pattern)' is not a regular expression") }
                 case "lowercase": filters.append(.lowercase)
                 case "uppercase": filters.append(.uppercase)
-                case "strip", "remove_whitespace": filters.append(.strip)
+                case "strip", "remove_whitespace": filters.append(.strip)   // lm-eval 0.4.13's remove_whitespace strips both ends
                 case "take_first": break
-                case let other: throw EvalError("\(at(step)): filter function '\(other ?? "?")' is not one of regex, lowercase, uppercase, strip, take_first")
+                case let other: throw EvalError("\(at(step)): filter function '\(other ?? "?")' is not one of regex, lowercase, uppercase, remove_whitespace, strip, take_first")
                 }
             }
         }

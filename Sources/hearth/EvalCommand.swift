@@ -13,10 +13,13 @@ struct EvalCommand: AsyncParsableCommand {
         Tasks are lm-evaluation-harness-style: multiple choice (acc, acc_norm),
         rolling log-likelihood (word and byte perplexity), generation until a stop
         sequence (exact match), and llama.cpp's perplexity of a text file. A task is:
-          - a BIG-bench task fetched by scripts/fetch-bigbench.sh (navigate, winowhy,
-            logical_deduction, ...), or `bigbench` for the eight of Hearth's suite;
+          - `core`, the suite that comes with Hearth (definitions, synonyms,
+            hypernyms, antonyms, arithmetic, elements, devils_dictionary), or one of
+            its tasks by name;
           - a task YAML file (a documented subset of lm-eval's; see the README);
-          - a BIG-bench task.json, or a .txt file (perplexity).
+          - a BIG-bench task.json, or a .txt file (perplexity);
+          - a BIG-bench task fetched by scripts/fetch-bigbench.sh (navigate, winowhy,
+            ...), or `bigbench` for the eight that script fetches.
         Results go to --output: results.json and results.md (the model's sha256, each
         task file's sha256 and prompt template, the few-shot seed, Hearth's version,
         timings), a samples_<task>.jsonl log of every example, and cache.jsonl, so
@@ -27,16 +30,17 @@ struct EvalCommand: AsyncParsableCommand {
         (hearth login). A report written earlier is pushed with hearth leaderboard
         HUB --submit DIR.
 
-          hearth eval model.gguf --tasks navigate,winowhy --limit 200
-          hearth eval model.gguf --tasks bigbench,wiki.txt --output results/smollm2
+          hearth eval model.gguf --tasks core
+          hearth eval model.gguf --tasks antonyms,arithmetic --limit 100
+          hearth eval model.gguf --tasks core,wiki.txt --output results/smollm2
           hearth eval model.gguf --tasks my-task.yaml --num-fewshot 3 \\
               --apply-chat-template
-          hearth eval smollm2 --tasks bigbench --push localhost:8080
+          hearth eval smollm2 --tasks core --push localhost:8080
         """)
 
     @Argument(help: ArgumentHelp(ModelReference.help))
     var model: String
-    @Option(help: ArgumentHelp("Tasks, comma-separated: names, `bigbench`, or files (.yaml, task.json, .txt).", valueName: "a,b,..."))
+    @Option(help: ArgumentHelp("Tasks, comma-separated: `core`, task names, or files (.yaml, task.json, .txt).", valueName: "a,b,..."))
     var tasks: String
     @Option(help: "At most this many examples per task (the first ones).")
     var limit: Int?
@@ -62,7 +66,8 @@ struct EvalCommand: AsyncParsableCommand {
     @Flag(help: "With --push: use http even for a hub that is not on this machine.")
     var insecure = false
 
-    static let suite = ["general_knowledge", "physical_intuition", "logical_deduction", "social_iqa", "winowhy",
+    /// The BIG-bench tasks `bigbench` names (scripts/fetch-bigbench.sh fetches them).
+    static let bigbenchSuite = ["general_knowledge", "physical_intuition", "logical_deduction", "social_iqa", "winowhy",
                         "date_understanding", "navigate", "sports_understanding"]
 
     func validate() throws {
@@ -79,24 +84,32 @@ struct EvalCommand: AsyncParsableCommand {
             .replacingOccurrences(of: "~", with: NSHomeDirectory(), options: .anchored)
     }
 
-    /// The task files a --tasks entry names, with the names to report them by: a file, or a
-    /// fetched BIG-bench task (a task with subtasks is its subtasks, named `task:subtask`).
+    /// The task files a --tasks entry names, with the names to report them by: a file, a
+    /// built-in suite or one of its tasks, or a fetched BIG-bench task (a task with subtasks
+    /// is its subtasks, named `task:subtask`).
     func resolve(_ entry: String) throws -> [(path: String, name: String?)] {
-        if entry == "bigbench" { return try Self.suite.flatMap { try resolve($0) } }
+        if entry == "bigbench" { return try Self.bigbenchSuite.flatMap { try resolve($0) } }
         let expanded = (entry as NSString).expandingTildeInPath
         if entry.contains("/") || [".yaml", ".yml", ".json", ".txt"].contains(where: entry.hasSuffix) {
             guard FileManager.default.fileExists(atPath: expanded) else { throw CLIError("task file '\(entry)' does not exist") }
             return [(expanded, nil)]
+        }
+        let builtin = Result { () throws(EvalError) in try BuiltinSuite.installed() }
+        if let suite = try? builtin.get() {
+            if suite.suites.contains(entry) { return suite.tasks(in: entry).map { ($0.path, nil) } }
+            if let path = suite.task(named: entry) { return [(path, nil)] }
+        } else if entry == "core", case let .failure(error) = builtin {
+            throw CLIError(error.message)
         }
         let folder = bigbenchRoot + "/" + entry
         let subtasks = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
             .filter { FileManager.default.fileExists(atPath: folder + "/" + $0 + "/task.json") }
         if !subtasks.isEmpty { return subtasks.map { (folder + "/" + $0 + "/task.json", entry + ":" + $0) } }
         guard FileManager.default.fileExists(atPath: folder + "/task.json") else {
-            let known = (try? FileManager.default.contentsOfDirectory(atPath: bigbenchRoot).sorted()) ?? []
-            throw CLIError(known.isEmpty
-                ? "unknown task '\(entry)': no BIG-bench tasks in \(bigbenchRoot); fetch them with scripts/fetch-bigbench.sh, or give a task file"
-                : "unknown task '\(entry)'; fetched BIG-bench tasks: \(known.joined(separator: ", ")), or give a task file")
+            let builtinTasks = (try? builtin.get()).map { suite in suite.suites.flatMap { suite.tasks(in: $0).map(\.name) } } ?? []
+            let fetched = (try? FileManager.default.contentsOfDirectory(atPath: bigbenchRoot).sorted()) ?? []
+            throw CLIError("unknown task '\(entry)': not a file, not `core` or one of its tasks (\(builtinTasks.joined(separator: ", ")))"
+                + (fetched.isEmpty ? ", and no BIG-bench tasks are fetched in \(bigbenchRoot)" : ", nor a fetched BIG-bench task (\(fetched.joined(separator: ", ")))"))
         }
         return [(folder + "/task.json", entry)]
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HearthEngine
+import HearthEval
 import HearthHub
 import HearthServer
 
@@ -21,7 +22,7 @@ struct HubCommand: AsyncParsableCommand {
           hearth login localhost:8080 --user alice   (or --token from hearth hub token)
           hearth push smollm2 localhost:8080/alice/smollm2:q4_1
           hearth pull localhost:8080/alice/smollm2:q4_1
-          hearth eval smollm2 --tasks bigbench --push localhost:8080
+          hearth eval smollm2 --tasks core --push localhost:8080
           hearth hub reproduce --data ~/hub     (or hearth hub serve --reproduce)
         """,
         subcommands: [HubServeCommand.self, HubUserCommand.self, HubOrganisationCommand.self, HubTokenCommand.self, HubPrivateCommand.self,
@@ -40,7 +41,7 @@ struct HubDataOption: ParsableArguments {
 
 /// Where the hub looks for the task files of pushed evaluations, and how it runs them.
 struct ReproduceOptions: ParsableArguments {
-    @Option(name: .customLong("tasks"), help: ArgumentHelp("A folder of task files to reproduce evaluations with, searched by sha256 (repeatable; default: DATA/tasks and the BIG-bench cache).", valueName: "DIR"))
+    @Option(name: .customLong("tasks"), help: ArgumentHelp("A folder of task files to reproduce evaluations with, searched by sha256 (repeatable; default: DATA/tasks and the BIG-bench cache). The built-in suites are always searched.", valueName: "DIR"))
     var taskDirectories: [String] = []
     @Option(name: .customLong("reproduce-threads"), help: ArgumentHelp("Threads a reproduction computes with.", valueName: "N"))
     var threads: Int = defaultThreadCount
@@ -49,7 +50,8 @@ struct ReproduceOptions: ParsableArguments {
 
     func reproducer(_ registry: Registry) -> EvalReproducer {
         let bigbench = (ProcessInfo.processInfo.environment["HEARTH_BIGBENCH"] ?? "~/.cache/hearth/bigbench" as String)
-        let directories = taskDirectories.isEmpty ? [registry.root + "/tasks", bigbench] : taskDirectories
+        let builtin = (try? BuiltinSuite.installed()).map { [$0.root] } ?? []
+        let directories = (taskDirectories.isEmpty ? [registry.root + "/tasks", bigbench] : taskDirectories) + builtin
         return EvalReproducer(registry: registry, taskDirectories: directories.map { ($0 as NSString).expandingTildeInPath },
                               threads: threads, version: hearthVersion) { printError($0) }
     }
