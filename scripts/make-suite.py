@@ -365,19 +365,29 @@ compares). Part of Hearth's built-in suite: `hearth eval MODEL --tasks core`, or
 alone with `--tasks {name}`.
 """
 
+def multiple_choice_yaml(name, doc_to_text, doc_to_choice="choices", description=False):
+    """The task.yaml of a multiple-choice task: `doc_to_text` as YAML double-quoted text; the
+    gold answer is the doc's `answer` index; a description is filled in by write_suite."""
+    return (f"task: {name}\ndataset_path: data.jsonl\noutput_type: multiple_choice\n"
+            + ('description: "{examples}"\n' if description else "")
+            + f'doc_to_text: "{doc_to_text}"\ndoc_to_choice: {doc_to_choice}\ndoc_to_target: answer\ntarget_delimiter: " "\n'
+            + "num_fewshot: 0\nmetric_list: [{metric: acc}, {metric: acc_norm}]\n")
+
+
+def generation_yaml(name, description, doc_to_text, max_tokens, filter_name, steps):
+    """The task.yaml of a generate_until task scored by exact match: greedy up to the end of
+    the line, then the filter steps (lm-eval's, ending with take_first as its tasks do)."""
+    return (f"task: {name}\ndataset_path: data.jsonl\noutput_type: generate_until\n"
+            f'description: "{description}"\ndoc_to_text: "{doc_to_text}"\ndoc_to_target: answer\ntarget_delimiter: " "\n'
+            f'num_fewshot: 0\ngeneration_kwargs: {{until: ["\\n"], max_gen_toks: {max_tokens}}}\n'
+            f"filter_list: [{{name: {filter_name}, filter: [{steps}, {{function: take_first}}]}}]\n"
+            "metric_list: [{metric: exact_match}]\n")
+
+
 TASKS = {
     "definitions": dict(
         make=definitions,
-        yaml="""task: definitions
-dataset_path: data.jsonl
-output_type: multiple_choice
-doc_to_text: "Definition: {{definition}}\\nWord:"
-doc_to_choice: choices
-doc_to_target: answer
-target_delimiter: " "
-num_fewshot: 0
-metric_list: [{metric: acc}, {metric: acc_norm}]
-""",
+        yaml=multiple_choice_yaml("definitions", "Definition: {{definition}}\\nWord:"),
         readme="""# definitions
 
 Multiple choice, scored as a cloze: a definition, then `Word:`, and the model's likelihood of
@@ -392,17 +402,9 @@ and senses, `index.*` for sense order, `cntlist.rev` for frequencies.
 """),
     "synonyms": dict(
         make=synonyms,
-        yaml="""task: synonyms
-dataset_path: data.jsonl
-output_type: multiple_choice
-description: "{examples}"
-doc_to_text: "Which word is closest in meaning to \\"{{word}}\\"?\\nA. {{choices[0]}}\\nB. {{choices[1]}}\\nC. {{choices[2]}}\\nD. {{choices[3]}}\\nAnswer:"
-doc_to_choice: ["A", "B", "C", "D"]
-doc_to_target: answer
-target_delimiter: " "
-num_fewshot: 0
-metric_list: [{metric: acc}, {metric: acc_norm}]
-""",
+        yaml=multiple_choice_yaml(
+            "synonyms", 'Which word is closest in meaning to \\"{{word}}\\"?\\nA. {{choices[0]}}\\nB. {{choices[1]}}\\nC. {{choices[2]}}\\nD. {{choices[3]}}\\nAnswer:',
+            doc_to_choice='["A", "B", "C", "D"]', description=True),
         readme="""# synonyms
 
 Lettered multiple choice, in the shape of MMLU: three solved questions (the same for every
@@ -417,16 +419,7 @@ Source: WordNet 3.0 (`/usr/share/wordnet` of Debian's `wordnet-base`).
 """),
     "hypernyms": dict(
         make=hypernyms,
-        yaml="""task: hypernyms
-dataset_path: data.jsonl
-output_type: multiple_choice
-doc_to_text: "Word: {{word}}\\nIt is a kind of:"
-doc_to_choice: choices
-doc_to_target: answer
-target_delimiter: " "
-num_fewshot: 0
-metric_list: [{metric: acc}, {metric: acc_norm}]
-""",
+        yaml=multiple_choice_yaml("hypernyms", "Word: {{word}}\\nIt is a kind of:"),
         readme="""# hypernyms
 
 Multiple choice, scored as a cloze: a noun, then `It is a kind of:`, and the model's
@@ -438,42 +431,23 @@ Source: WordNet 3.0 (`/usr/share/wordnet` of Debian's `wordnet-base`).
 """),
     "antonyms": dict(
         make=antonyms,
-        yaml="""task: antonyms
-dataset_path: data.jsonl
-output_type: generate_until
-description: "Write the opposite of each word.\\n\\n{examples}"
-doc_to_text: "{{word}} ->"
-doc_to_target: answer
-target_delimiter: " "
-num_fewshot: 0
-generation_kwargs: {until: ["\\n"], max_gen_toks: 10}
-filter_list: [{name: strip, filter: [{function: remove_whitespace}, {function: lowercase}, {function: take_first}]}]
-metric_list: [{metric: exact_match}]
-""",
+        yaml=generation_yaml("antonyms", "Write the opposite of each word.\\n\\n{examples}", "{{word}} ->", 10,
+                             "strip", "{function: remove_whitespace}, {function: lowercase}"),
         readme="""# antonyms
 
 Generation with exact match: an instruction and five examples of `word -> opposite` (the
 same five for every question, pairs not asked), then a word and `->`; the model's greedy
-continuation up to the end of the line, stripped and lowercased, must be the word's antonym. Only words with exactly one antonym in WordNet (over all their senses) are
-asked, so the answer is not a matter of taste; nouns, verbs and adjectives, the asked word
-tagged at least twice in the Semantic Concordance. 400 pairs.
+continuation up to the end of the line, stripped and lowercased, must be the word's antonym.
+Only words with exactly one antonym in WordNet (over all their senses) are asked, so the
+answer is not a matter of taste; nouns, verbs and adjectives, the asked word tagged at least
+twice in the Semantic Concordance. 400 pairs.
 
 Source: WordNet 3.0's antonym pointers (`!` in `data.*` of Debian's `wordnet-base`).
 """),
     "arithmetic": dict(
         make=arithmetic,
-        yaml="""task: arithmetic
-dataset_path: data.jsonl
-output_type: generate_until
-description: "{examples}"
-doc_to_text: "Question: What is {{a}} {{op}} {{b}}?\\nAnswer:"
-doc_to_target: answer
-target_delimiter: " "
-num_fewshot: 0
-generation_kwargs: {until: ["\\n"], max_gen_toks: 8}
-filter_list: [{name: number, filter: [{function: regex, regex_pattern: "(-?[0-9]+)", group_select: 0}, {function: take_first}]}]
-metric_list: [{metric: exact_match}]
-""",
+        yaml=generation_yaml("arithmetic", "{examples}", "Question: What is {{a}} {{op}} {{b}}?\\nAnswer:", 8,
+                             "number", '{function: regex, regex_pattern: "(-?[0-9]+)", group_select: 0}'),
         readme="""# arithmetic
 
 Generation with exact match: three solved examples (the same for every question, in the
@@ -486,16 +460,7 @@ restricts it (the project's own data).
 """),
     "elements": dict(
         make=elements,
-        yaml="""task: elements
-dataset_path: data.jsonl
-output_type: multiple_choice
-doc_to_text: "{{question}}"
-doc_to_choice: choices
-doc_to_target: answer
-target_delimiter: " "
-num_fewshot: 0
-metric_list: [{metric: acc}, {metric: acc_norm}]
-""",
+        yaml=multiple_choice_yaml("elements", "{{question}}"),
         readme="""# elements
 
 Multiple choice, scored as a cloze: for every element, its symbol from its name (`The
