@@ -83,16 +83,60 @@ public final class Model: @unchecked Sendable {
     /// template); `chatTemplateTakesTools` says whether the model's template reads them.
     public func renderChat(_ messages: [ChatMessage], addGenerationPrompt: Bool = true,
                            tools: [TemplateValue]? = nil) throws(EngineError) -> String {
+        try chatPrompt(messages, addGenerationPrompt: addGenerationPrompt, tools: tools).text
+    }
+
+    /// The conversation rendered with the chat template, with where each message's text landed
+    /// in it, so that `tokenize(_:)` keeps a control token's text that a user wrote
+    /// (`<|im_end|>` in a message) as text: a message cannot forge a turn of another role.
+    /// A message is found in the rendered text in order, as written or trimmed (templates
+    /// that trim); one holding a control token's text that cannot be found (the template
+    /// changed it) is refused rather than tokenized as control tokens.
+    public func chatPrompt(_ messages: [ChatMessage], addGenerationPrompt: Bool = true,
+                           tools: [TemplateValue]? = nil) throws(EngineError) -> ChatPrompt {
         guard let chatTemplate else {
             throw EngineError("the model has no chat template (tokenizer.chat_template); give a raw prompt instead")
         }
         let bos = tokenizer.bosID.flatMap(tokenizer.tokenText) ?? "", eos = tokenizer.eosID.flatMap(tokenizer.tokenText) ?? ""
+        let text: String
         do {
-            return try chatTemplate.render(messages: messages, addGenerationPrompt: addGenerationPrompt,
+            text = try chatTemplate.render(messages: messages, addGenerationPrompt: addGenerationPrompt,
                                            bosToken: bos, eosToken: eos, tools: tools)
         } catch {
             throw EngineError("the chat template failed: \(error)")
         }
+        let utf8 = Array(text.utf8)
+        var ranges: [Range<Int>] = [], cursor = 0
+        for message in messages {
+            guard case .string(let content) = message.content, !content.isEmpty else { continue }
+            let found = [content, content.trimmingCharacters(in: .whitespacesAndNewlines)].lazy
+                .filter { !$0.isEmpty }.compactMap { Self.find(Array($0.utf8), in: utf8, from: cursor) }.first
+            if let found {
+                ranges.append(found)
+                cursor = found.upperBound
+            } else if tokenizer.containsControlText(content) {
+                throw EngineError("a \(message.role) message holds the text of a control token, and the chat template changes the message so that it cannot be kept as plain text")
+            }
+        }
+        return ChatPrompt(text: text, messageRanges: ranges)
+    }
+
+    /// The first occurrence of `needle` in `haystack` at or after `from`, as a byte range.
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Range<Int>? {
+        guard !needle.isEmpty, haystack.count - from >= needle.count else { return nil }
+        var i = from
+        while i <= haystack.count - needle.count {
+            if haystack[i] == needle[0] && haystack[i ..< i + needle.count].elementsEqual(needle) { return i ..< i + needle.count }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Tokenizes a chat prompt: control tokens the template wrote are tokens, those inside a
+    /// message's text are text.
+    public func tokenize(_ prompt: ChatPrompt) -> [Int32] {
+        let startsWithBOS = tokenizer.bosID.flatMap(tokenizer.tokenText).map { !$0.isEmpty && prompt.text.hasPrefix($0) } == true
+        return tokenizer.encode(prompt.text, addSpecial: !startsWithBOS, parseSpecial: true, plain: prompt.messageRanges)
     }
 
     /// Tokenizes a prompt the way llama.cpp does for completion: BOS added when the model asks
@@ -103,6 +147,21 @@ public final class Model: @unchecked Sendable {
         let startsWithBOS = parseSpecial && tokenizer.bosID.flatMap(tokenizer.tokenText).map { !$0.isEmpty && text.hasPrefix($0) } == true
         return tokenizer.encode(text, addSpecial: !startsWithBOS, parseSpecial: parseSpecial)
     }
+}
+
+/// A prompt to tokenize: its text, and the UTF-8 byte ranges of it that users wrote (the
+/// messages of a chat), in which control tokens' texts are not tokens.
+public struct ChatPrompt: Sendable, Equatable {
+    public let text: String
+    public let messageRanges: [Range<Int>]
+
+    public init(text: String, messageRanges: [Range<Int>]) {
+        self.text = text
+        self.messageRanges = messageRanges
+    }
+
+    /// A prompt taken as it is (a raw completion): every control token's text is a token.
+    public init(raw text: String) { self.init(text: text, messageRanges: []) }
 }
 
 /// The number of threads used when none is given: the machine's active cores.

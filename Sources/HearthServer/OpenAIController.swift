@@ -57,8 +57,8 @@ struct OpenAIController {
         }
         messages = served.withStoredOpening(messages)
         ToolCalling.adapt(&messages, for: served.model, tooling: tooling)
-        let prompt: String
-        do { prompt = try served.model.renderChat(messages, tools: tooling?.templateTools) } catch { throw APIError.badRequest(error.message) }
+        let prompt: ChatPrompt
+        do { prompt = try served.model.chatPrompt(messages, tools: tooling?.templateTools) } catch { throw APIError.badRequest(error.message) }
         let tokens = served.model.tokenize(prompt)
         if let k = req.top_logprobs, !(0...20).contains(k) { throw APIError.badRequest("top_logprobs must be between 0 and 20 (got \(k))") }
         let d = served.defaults

@@ -91,8 +91,10 @@ struct SpecialTokenSplitter: Sendable {
         self.parseOnly = parseOnly
     }
 
-    /// Splits `text` (UTF-8) into raw-text ranges and special tokens, in order.
-    func split(_ text: [UInt8], parseSpecial: Bool) -> [Fragment] {
+    /// Splits `text` (UTF-8) into raw-text ranges and special tokens, in order. Inside the
+    /// byte ranges `plain` (text a user wrote, in a chat prompt) control tokens are not
+    /// recognised even with `parseSpecial`: their text stays text.
+    func split(_ text: [UInt8], parseSpecial: Bool, plain: [Range<Int>] = []) -> [Fragment] {
         if text.isEmpty { return [] }
         let candidates = occurringTokens(in: text, parseSpecial: parseSpecial)
         var fragments: [Fragment] = [.text(0 ..< text.count)]
@@ -105,11 +107,17 @@ struct SpecialTokenSplitter: Sendable {
                     result.append(fragment)
                     continue
                 }
-                var pos = range.lowerBound
-                while let match = find(needle, in: text, from: pos, to: range.upperBound) {
+                var pos = range.lowerBound, searchFrom = pos
+                let guarded = !plain.isEmpty && parseOnly.contains(id)
+                while let match = find(needle, in: text, from: searchFrom, to: range.upperBound) {
+                    if guarded && plain.contains(where: { $0.overlaps(match ..< match + needle.count) }) {
+                        searchFrom = match + 1
+                        continue
+                    }
                     if match > pos { result.append(.text(pos ..< match)) }
                     result.append(.token(id))
                     pos = match + needle.count
+                    searchFrom = pos
                 }
                 if pos < range.upperBound { result.append(.text(pos ..< range.upperBound)) }
             }

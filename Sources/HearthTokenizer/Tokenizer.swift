@@ -135,9 +135,11 @@ public final class Tokenizer: Sendable {
     ///     `add_eos_token`).
     ///   - parseSpecial: recognise the text of control tokens such as `<|im_start|>` and emit
     ///     their ids. User-defined tokens are recognised either way, as in llama.cpp.
-    public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {
+    ///   - plain: UTF-8 byte ranges of `text` in which control tokens are not recognised (the
+    ///     messages of a chat prompt, so that a user cannot write a role change).
+    public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool, plain: [Range<Int>] = []) -> [Int32] {
         let bytes = Array(text.utf8)
-        let fragments = splitter.split(bytes, parseSpecial: parseSpecial)
+        let fragments = splitter.split(bytes, parseSpecial: parseSpecial, plain: plain)
         var output: [Int32] = []
         output.reserveCapacity(bytes.count / 3 + 2)
         if addSpecial && addBOS, let bos = specials.bos { output.append(bos) }
@@ -179,6 +181,14 @@ public final class Tokenizer: Sendable {
         }
         if addSpecial && addEOS, let eos = specials.eos { output.append(eos) }
         return output
+    }
+
+    /// Whether `text` holds the text of a control token (`<|im_end|>`, ...).
+    public func containsControlText(_ text: String) -> Bool {
+        splitter.split(Array(text.utf8), parseSpecial: true).contains { fragment in
+            if case .token(let id) = fragment { return isControl(id) }
+            return false
+        }
     }
 
     /// True for a control token (`<|im_start|>`, `<bos>`, ...), including tokens llama.cpp
