@@ -18,7 +18,6 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/JohnSundell/Ink", from: "0.6.0"),
     ],
     targets: [
         .target(name: "HearthSIMD"),
@@ -46,7 +45,6 @@ let package = Package(
             "HearthEngine", "HearthGGUF", "HearthKernels", "HearthAPI", "HearthHub", "HearthEval",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Ink", package: "Ink"),
         ]),
         .executableTarget(name: "hearth", dependencies: [
             "HearthEngine", "HearthGGUF", "HearthKernels", "HearthTokenizer", "HearthTemplate", "HearthServer", "HearthHub", "HearthQuantize", "HearthEval",

@@ -26,6 +26,11 @@ public struct ModelCard: Sendable, Equatable {
         let yaml = lines[1..<end].joined(separator: "\n")
         lines.removeSubrange(0...end)
         body = lines.joined(separator: "\n")
+        // Anchors and aliases are refused before YAML sees the text: a few hundred bytes of
+        // nested aliases expand to gigabytes (a "billion laughs"), on every page view.
+        if let line = Self.lineWithAnchorOrAlias(yaml) {
+            throw HubError("the model card's front matter uses a YAML anchor or alias (& or *) on line \(line + 1); they are not allowed in a card (quote a value that starts with & or *)")
+        }
         let node: Any?
         do { node = try Yams.load(yaml: yaml) } catch { throw HubError("the model card's front matter is not valid YAML: \(error)") }
         guard let fields = node as? [String: Any] ?? (node == nil ? [:] : nil) else {
@@ -55,5 +60,29 @@ public struct ModelCard: Sendable, Equatable {
         tags = try strings("tags")
         datasets = try strings("datasets")
         languages = try strings("language")
+    }
+
+    /// The index of the first line of `yaml` with an anchor (`&name`) or an alias (`*name`):
+    /// an `&` or `*` that starts a node (at the start of the line, or after a space, `[`, `{`,
+    /// `,`, `:`, `-` or `?`) outside quotes and comments, followed by a name.
+    static func lineWithAnchorOrAlias(_ yaml: String) -> Int? {
+        for (index, line) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var quote: Character?, previous: Character = " "
+            let characters = Array(line)
+            for (i, c) in characters.enumerated() {
+                defer { previous = c }
+                if let q = quote {
+                    if c == q { quote = nil }
+                    continue
+                }
+                // A quote opens a quoted scalar only where a node starts (not the ' of "it's").
+                if (c == "\"" || c == "'") && " \t[{,:-?".contains(previous) { quote = c; continue }
+                if c == "#" && (previous == " " || i == 0) { break }
+                if (c == "&" || c == "*"), " \t[{,:-?".contains(previous), i + 1 < characters.count, !characters[i + 1].isWhitespace {
+                    return index
+                }
+            }
+        }
+        return nil
     }
 }

@@ -3,7 +3,6 @@ import HearthGGUF
 import HearthHub
 import HTTPTypes
 import Hummingbird
-import Ink
 
 /// The hub's web pages, rendered on the server: `/` lists the models (search, filters, sort),
 /// `/{namespace}/{model}` shows one (card, files, versions, GGUF metadata and tensors,
@@ -30,7 +29,7 @@ struct HubPages {
             let html = Self.layout(title: content.title, body: content.html)
             var response = Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],
                                     body: .init(byteBuffer: ByteBuffer(string: html)))
-            response.headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'"
+            response.headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'; style-src '\(Self.stylesheetHash)'; img-src 'self' data:; form-action 'self'"
             return response
         }
     }
@@ -100,7 +99,7 @@ struct HubPages {
         let access = access(request)
         let name = try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), access)
         guard let r = try registry.repositories(visibleTo: access).first(where: { $0.namespace == name.namespace && $0.model == name.model }) else {
-            throw RegistryError(404, "NAME_UNKNOWN", "no model \(name.repository) on this hub")
+            throw RegistryError(404, "NAME_UNKNOWN", "no repository \(name.repository) on this hub")
         }
         let tag = request.uri.queryParameters.get("tag") ?? r.head.name.tag
         let manifest = try registry.manifest(name, reference: tag)
@@ -144,8 +143,10 @@ struct HubPages {
         // Lineage, by digest.
         html += "<section id=\"lineage\"><h2>Lineage</h2>"
         if let digest = modelFile?.blob.digest.description {
-            let parents = revision?.parentDigest.map { (try? registry.database.revisions(modelDigest: $0)) ?? [] } ?? []
-            let children = (try? registry.database.revisions(parentDigest: digest)) ?? []
+            // Only relatives the viewer may read: a private child or parent is not named.
+            let visible = Set(((try? registry.repositories(visibleTo: access)) ?? []).map(\.id))
+            let parents = (revision?.parentDigest.map { (try? registry.database.revisions(modelDigest: $0)) ?? [] } ?? []).filter { visible.contains($0.repository) }
+            let children = ((try? registry.database.revisions(parentDigest: digest)) ?? []).filter { visible.contains($0.repository) }
             html += "<p>This model: <code>\(escape(digest))</code></p>"
             if let parentDigest = revision?.parentDigest {
                 html += "<p>Made from <code>\(escape(parentDigest))</code>" + (parents.isEmpty ? " (not on this hub)" : ":") + "</p>"
@@ -254,21 +255,12 @@ struct HubPages {
         "<ul>" + revisions.map { "<li><a href=\"/\(escape($0.repository))?tag=\(escape($0.tag))\">\(escape($0.repository)):\(escape($0.tag))</a></li>" }.joined() + "</ul>"
     }
 
-    /// Markdown to HTML (Ink), with raw HTML shown as text and script links dropped.
-    static func markdown(_ text: String) -> String {
-        var parser = MarkdownParser()
-        parser.addModifier(Modifier(target: .html) { _, markdown in "<pre>\(escape(String(markdown)))</pre>" })
-        parser.addModifier(Modifier(target: .links) { html, _ in html.lowercased().contains("javascript:") ? "" : html })
-        parser.addModifier(Modifier(target: .images) { html, _ in html.lowercased().contains("javascript:") ? "" : html })
-        return parser.html(from: text)
-    }
+    /// A card's Markdown as HTML (Markdown.swift: linear, escaped, only http(s) and relative links).
+    static func markdown(_ text: String) -> String { Markdown.html(text) }
 
-    static func layout(title: String, body: String) -> String {
-        """
-        <!doctype html>
-        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(escape(title)) · Hearth Hub</title>
-        <style>
+    /// The pages' one style sheet. The Content-Security-Policy allows it by its sha256 and no
+    /// other style: no `style` attribute a card might smuggle in takes effect.
+    static let stylesheet = """
         body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
         header{background:#22283a;color:#fff;padding:12px 24px}header a{color:#fff;text-decoration:none;font-weight:600}
         main{max-width:1040px;margin:24px auto;padding:0 24px}
@@ -288,7 +280,19 @@ struct HubPages {
         header a.nav{font-weight:400;margin-left:18px}.badge.ok{background:#e3f4e6;color:#1d6b30}td.num{text-align:right}
         .board th a{color:#1d2330}.scroll{overflow-x:auto}
         code{font-size:12px}.card pre{background:#f0f2f6;padding:8px 12px;border-radius:6px;overflow:auto}
-        </style></head>
+        """
+    static let stylesheetHash: String = {
+        let hex = Array(Digest.of(Data(stylesheet.utf8)).hex.utf8)
+        let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+        return "sha256-" + Data(bytes).base64EncodedString()
+    }()
+
+    static func layout(title: String, body: String) -> String {
+        """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escape(title)) · Hearth Hub</title>
+        <style>\(stylesheet)</style></head>
         <body><header><a href="/">Hearth Hub</a> <a class="nav" href="/">Models</a> <a class="nav" href="/leaderboard">Leaderboard</a></header><main>
         \(body)
         </main></body></html>
