@@ -213,7 +213,8 @@ def ollama_checks(hearth, model, hub, token, home, expected):
     subprocess.run([hearth, "login", host, "--token", token], env=env, check=True, capture_output=True)
     port = free_port()
     # The store starts empty, so the server is given the model file to serve as well.
-    server = subprocess.Popen([hearth, "serve", "--port", str(port), "--ctx-size", "512", model],
+    # --allow-hub-credentials: the pulls and pushes below use the token of hearth login.
+    server = subprocess.Popen([hearth, "serve", "--port", str(port), "--ctx-size", "512", "--allow-hub-credentials", model],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 60

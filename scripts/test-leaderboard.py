@@ -188,6 +188,11 @@ def main():
         status, body = post(hub, sign(forger, bad_limit), alice)
         check("a signed report whose settings no run could have (limit -1) is 422, naming the limit",
               bad_limit != envelope["report"] and status == 422 and b"limit" in body, f"{status} {body[:200]}")
+        huge = envelope["report"].replace(f'"value" : {acc}', '"value" : 1e308', 1)
+        status, body = post(hub, sign(forger, huge), alice)
+        check("a signed report with an accuracy of 1e308 is 422, naming the metric",
+              huge != envelope["report"] and status == 422 and b"acc" in body, f"{status} {body[:200]}")
+        check("...and the leaderboard still answers", http("GET", hub.base + "/api/leaderboard")[0] == 200)
         no_tasks = json.loads(envelope["report"])
         no_tasks["tasks"] = []
         status, body = post(hub, sign(forger, json.dumps(no_tasks)), alice)

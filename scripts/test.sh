@@ -43,6 +43,9 @@ python3 scripts/load-test.py "$bin" "$model"
 echo "== the model store through the hearth binary (kills, concurrent imports, bad input)" >&2
 python3 scripts/test-store-cli.py "$bin" "$model"
 
+echo "== security: the review's attacks on hearth serve and hearth hub serve, and a bounded fuzz" >&2
+python3 scripts/test-security.py "$bin" "$model"
+
 echo "== the hub: push, pull, resume, digests, access, throughput against curl" >&2
 "$venv/bin/python" scripts/test-hub.py "$bin" "$model"
 

@@ -41,6 +41,30 @@ public struct EvalReport: Codable, Sendable {
         self.seconds = seconds
     }
 
+    /// Why no run of `hearth eval` could have written this report, or nil: settings it refuses,
+    /// no task with examples, or a number out of its metric's range (a report from elsewhere may
+    /// carry anything, and one infinite score would break every leaderboard page it is on).
+    public var problem: String? {
+        if let problem = settings.problem { return "the settings: \(problem)" }
+        guard !tasks.isEmpty, tasks.allSatisfy({ !$0.metrics.isEmpty && $0.samples >= 1 }) else { return "it has no task with examples and metrics" }
+        guard threads >= 1, seconds.isFinite, seconds >= 0 else { return "its threads (\(threads)) or seconds (\(seconds)) are not a run's" }
+        for t in tasks {
+            guard t.cachedSamples >= 0, t.cachedSamples <= t.samples, t.seconds.isFinite, t.seconds >= 0 else {
+                return "task \(t.task): its counts or time are not a run's"
+            }
+            for (name, m) in t.metrics.sorted(by: { $0.key < $1.key }) {
+                let range: ClosedRange<Double> = switch name {
+                case "acc", "acc_norm", "exact_match": 0...1
+                case "perplexity", "word_perplexity", "byte_perplexity": 1...1e12
+                default: 0...1e12
+                }
+                guard m.value.isFinite, range.contains(m.value) else { return "task \(t.task): \(name) \(m.value) is outside \(range)" }
+                if let e = m.stderr, !(e.isFinite && e >= 0 && e <= 1e12) { return "task \(t.task): the standard error of \(name), \(e), is not one" }
+            }
+        }
+        return nil
+    }
+
     /// The headline metric of each task: acc, exact_match, word perplexity or perplexity.
     public static func headline(_ t: TaskResult) -> String? {
         ["acc", "exact_match", "word_perplexity", "perplexity"].first { t.metrics[$0] != nil }

@@ -116,7 +116,9 @@ public final class HubDatabase: Sendable {
 
     /// Whether a user or an organisation has the name (they share the namespaces).
     private static func nameTaken(_ db: Database, _ name: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ? UNION SELECT 1 FROM organisations WHERE name = ?", arguments: [name, name]) == true
+        // Without regard to case: Alice, ALICE and alice are one name, not three look-alike users.
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE lower(name) = lower(?) UNION SELECT 1 FROM organisations WHERE lower(name) = lower(?)",
+                          arguments: [name, name]) == true
     }
 
     public func addUser(_ name: String, password: String) throws(HubError) {
@@ -124,7 +126,7 @@ public final class HubDatabase: Sendable {
         guard password.utf8.count >= 8 else { throw HubError("a password needs at least 8 characters") }
         let hash = Bcrypt.hash(password, cost: 10)
         try run("add the user") { db in
-            if try Self.nameTaken(db, name) { throw HubError("the name '\(name)' is taken by a user or an organisation") }
+            if try Self.nameTaken(db, name) { throw HubError("the name '\(name)' is taken by a user or an organisation (names are compared without regard to case)") }
             try db.execute(sql: "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)", arguments: [name, hash, Date()])
         }
     }
@@ -176,10 +178,44 @@ public final class HubDatabase: Sendable {
         try run("list users") { db in try String.fetchAll(db, sql: "SELECT name FROM users ORDER BY name") }
     }
 
+    /// A bcrypt hash of the users' cost that no password is checked against in earnest.
+    static let unknownUserHash = Bcrypt.hash("no user has this password", cost: 10)
+
+    /// Removes a user with their tokens, likes and memberships. Their repositories stay (and
+    /// stay readable as they were); nobody can push to the namespace until a user of that
+    /// name is added again.
+    public func removeUser(_ name: String) throws(HubError) {
+        try run("remove the user") { db in
+            try db.execute(sql: "DELETE FROM users WHERE name = ?", arguments: [name])
+            if db.changesCount == 0 { throw HubError("there is no user '\(name)' on this hub") }
+        }
+    }
+
+    /// Revokes every token of `user`; returns how many there were.
+    public func revokeTokens(user: String) throws(HubError) -> Int {
+        try run("revoke the tokens") { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE name = ?", arguments: [user]) == true else {
+                throw HubError("there is no user '\(user)' on this hub")
+            }
+            try db.execute(sql: "DELETE FROM tokens WHERE user = ?", arguments: [user])
+            return db.changesCount
+        }
+    }
+
+    /// Revokes one token, given as it was printed; false when the hub has no such token.
+    public func revokeToken(_ token: String) throws(HubError) -> Bool {
+        let digest = Digest.of(Data(token.utf8)).hex
+        return try run("revoke the token") { db in
+            try db.execute(sql: "DELETE FROM tokens WHERE token_sha256 = ?", arguments: [digest])
+            return db.changesCount > 0
+        }
+    }
+
     /// Whether `password` is `user`'s.
     public func verify(user: String, password: String) throws(HubError) -> Bool {
         let hash = try run("read the user") { db in try String.fetchOne(db, sql: "SELECT password_hash FROM users WHERE name = ?", arguments: [user]) }
-        guard let hash else { return false }
+        // An unknown user costs a bcrypt check too, so that timing does not tell which names exist.
+        guard let hash else { _ = Bcrypt.verify(password, hash: Self.unknownUserHash); return false }
         return Bcrypt.verify(password, hash: hash)
     }
 

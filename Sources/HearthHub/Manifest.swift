@@ -75,12 +75,19 @@ public struct Manifest: Codable, Hashable, Sendable {
         return try! encoder.encode(self)
     }
 
+    /// The largest manifest and the most layers a hub accepts (Ollama's have a handful).
+    public static let maxBytes = 256 << 10
+    public static let maxLayers = 64
+
     public static func decode(_ data: Data, source: String) throws(HubError) -> Manifest {
         let manifest: Manifest
         do { manifest = try JSONDecoder().decode(Manifest.self, from: data) } catch {
             throw HubError("the manifest \(source) is not valid: \(decodingProblem(error))")
         }
         guard manifest.schemaVersion == 2 else { throw HubError("the manifest \(source) has schemaVersion \(manifest.schemaVersion); only 2 is supported") }
+        guard manifest.layers.count <= maxLayers else {
+            throw HubError("the manifest \(source) has \(manifest.layers.count) layers; a model has at most \(maxLayers)")
+        }
         guard manifest.layers(MediaType.model).count == 1 else {
             throw HubError("the manifest \(source) has \(manifest.layers(MediaType.model).count) model layers; a model has exactly one")
         }

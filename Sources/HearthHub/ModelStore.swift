@@ -119,6 +119,16 @@ public final class ModelStore: Sendable {
         try StoreFiles.writeAtomically(data, to: manifestPath(name))
     }
 
+    /// The manifests of one repository (every tag of `host/namespace/model`), read from its
+    /// folder alone; tags whose manifest cannot be read are left out.
+    public func manifests(host: String = ModelName.localHost, namespace: String, model: String) -> [StoredManifest] {
+        let folder = "\(manifestsDirectory)/\(host)/\(namespace)/\(model)"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted().compactMap { tag in
+            guard let name = try? ModelName(host: host, namespace: namespace, model: model, tag: tag) else { return nil }
+            return try? manifest(name)
+        }
+    }
+
     /// Every model in the store, by name. A manifest that cannot be read is listed with its
     /// problem rather than hidden.
     public func list() -> [StoreEntry] {

@@ -11,6 +11,8 @@ public struct RegistryError: Error, CustomStringConvertible, Sendable {
     public let status: Int
     public let code: String
     public let message: String
+    /// Seconds to wait before trying again (a 429's `Retry-After`).
+    public var retryAfter: Int?
 
     public init(_ status: Int, _ code: String, _ message: String) {
         self.status = status
@@ -23,7 +25,7 @@ public struct RegistryError: Error, CustomStringConvertible, Sendable {
     static func nameInvalid(_ m: String) -> RegistryError { .init(400, "NAME_INVALID", m) }
     static func nameUnknown(_ repo: String) -> RegistryError { .init(404, "NAME_UNKNOWN", "no repository \(repo) on this hub") }
     static func manifestUnknown(_ m: String) -> RegistryError { .init(404, "MANIFEST_UNKNOWN", m) }
-    static func blobUnknown(_ d: String) -> RegistryError { .init(404, "BLOB_UNKNOWN", "no blob \(d) on this hub") }
+    public static func blobUnknown(_ d: String) -> RegistryError { .init(404, "BLOB_UNKNOWN", "no blob \(d) on this hub") }
     static func uploadUnknown(_ id: String) -> RegistryError { .init(404, "BLOB_UPLOAD_UNKNOWN", "no upload \(id) in progress") }
     public static func digestInvalid(_ m: String) -> RegistryError { .init(400, "DIGEST_INVALID", m) }
     static func tooLarge(_ m: String) -> RegistryError { .init(413, "SIZE_INVALID", m) }
@@ -61,6 +63,7 @@ public final class Registry: Sendable {
         store = ModelStore(root: root + "/store")
         database = try HubDatabase(path: root + "/hub.sqlite")
         self.maxBlobBytes = maxBlobBytes
+        removeAbandonedUploads()
     }
 
     // MARK: access
@@ -114,15 +117,21 @@ public final class Registry: Sendable {
     public func manifest(_ repository: ModelName, reference: String) throws(RegistryError) -> StoredManifest {
         if reference.hasPrefix("sha256:") {
             guard let digest = try? Digest(parsing: reference) else { throw RegistryError.digestInvalid("'\(reference)' is not a digest") }
-            for entry in store.list() where entry.name.namespace == repository.namespace && entry.name.model == repository.model {
-                if let m = entry.manifest, m.digest == digest { return m }
+            if let m = store.manifests(host: repository.host, namespace: repository.namespace, model: repository.model).first(where: { $0.digest == digest }) {
+                return m
             }
-            throw RegistryError.manifestUnknown("no manifest \(reference) in \(repository.repository)")
+            let exists = !store.manifests(host: repository.host, namespace: repository.namespace, model: repository.model).isEmpty
+            throw exists ? RegistryError.manifestUnknown("no manifest \(reference) in \(repository.repository)") : RegistryError.nameUnknown(repository.repository)
         }
         let name: ModelName
         do { name = try repository.withTag(reference) } catch { throw RegistryError.nameInvalid(error.message) }
         do {
-            guard let m = try store.manifest(name) else { throw RegistryError.manifestUnknown("no tag '\(reference)' in \(repository.repository)") }
+            guard let m = try store.manifest(name) else {
+                // A repository with no tags at all is as unknown as a private one (which
+                // `readable` refuses by name): the answers must not tell the two apart.
+                let exists = !store.manifests(host: repository.host, namespace: repository.namespace, model: repository.model).isEmpty
+                throw exists ? RegistryError.manifestUnknown("no tag '\(reference)' in \(repository.repository)") : RegistryError.nameUnknown(repository.repository)
+            }
             return m
         } catch let e as RegistryError { throw e } catch { throw RegistryError.failed("\(error)") }
     }
@@ -135,6 +144,14 @@ public final class Registry: Sendable {
         do { manifest = try Manifest.decode(data, source: "pushed to \(name)") } catch { throw RegistryError(400, "MANIFEST_INVALID", error.message) }
         for blob in manifest.blobs where store.blobSize(blob.digest) != blob.size {
             throw RegistryError(400, "MANIFEST_BLOB_UNKNOWN", "the manifest names the blob \(blob.digest) (\(blob.size) bytes), which was not pushed")
+        }
+        // The model layer must be a GGUF file: its first four bytes are the magic.
+        let model = manifest.layers(MediaType.model)[0]
+        guard let handle = FileHandle(forReadingAtPath: store.blobPath(model.digest)) else { throw RegistryError.failed("cannot read the blob \(model.digest)") }
+        let magic = (try? handle.read(upToCount: 4)) ?? nil
+        try? handle.close()
+        guard magic == Data("GGUF".utf8) else {
+            throw RegistryError(400, "MANIFEST_INVALID", "the model layer \(model.digest) is not a GGUF file (it does not start with GGUF)")
         }
         // The card and the parent are read before anything is written, so that a bad card
         // refuses the push instead of leaving a model the hub cannot index.
@@ -157,23 +174,78 @@ public final class Registry: Sendable {
 
     // MARK: blobs and uploads
 
-    public func blob(_ text: String) throws(RegistryError) -> (path: String, size: Int) {
+    /// The blob `text` names, served through `repository`: only when one of the repository's
+    /// manifests names it (as a layer or its config). A blob is stored once for the whole hub,
+    /// so without that check any path would serve a private model's blob to whoever knows its
+    /// digest.
+    public func blob(_ text: String, in repository: ModelName) throws(RegistryError) -> (path: String, size: Int) {
         guard let digest = try? Digest(parsing: text) else { throw RegistryError.digestInvalid("'\(text)' is not a digest") }
-        guard let size = store.blobSize(digest) else { throw RegistryError.blobUnknown(text) }
+        let named = StoreFiles.fileSize(linkPath(digest, repository)) != nil
+            || store.manifests(host: repository.host, namespace: repository.namespace, model: repository.model).contains { m in
+                m.manifest.config.digest == digest || m.manifest.layers.contains { $0.digest == digest }
+            }
+        guard named, let size = store.blobSize(digest) else { throw RegistryError.blobUnknown(text) }
         return (store.blobPath(digest), size)
     }
 
-    /// A new upload's id.
-    public func startUpload() throws(RegistryError) -> String {
+    /// Records that `digest` was uploaded to `repository`, so the repository serves it before a
+    /// manifest names it (as the distribution spec has it: a finished upload is in the
+    /// repository). An empty file per link under `links/<namespace>/<model>/`.
+    public func link(_ digest: Digest, to repository: ModelName) throws(RegistryError) {
+        do { try StoreFiles.writeAtomically(Data(), to: linkPath(digest, repository)) } catch { throw RegistryError.failed(error.message) }
+    }
+
+    private func linkPath(_ digest: Digest, _ repository: ModelName) -> String {
+        "\(root)/links/\(repository.namespace)/\(repository.model)/\(digest.hex)"
+    }
+
+    /// Uploads one user may have open at once.
+    public static let openUploadsPerUser = 16
+    /// An upload no chunk has reached for this long is abandoned: removed.
+    public static let abandonedUploadSeconds: TimeInterval = 24 * 3600
+
+    /// A new upload's id, for `user` pushing to `repository`. The upload is theirs: another
+    /// user, or another repository's path, cannot add to it, finish it or cancel it.
+    public func startUpload(to repository: ModelName, by user: String) throws(RegistryError) -> String {
+        removeAbandonedUploads()
+        let openUploads = ((try? FileManager.default.contentsOfDirectory(atPath: uploadsDirectory)) ?? []).filter { $0.hasSuffix(".owner") }
+            .filter { (try? String(contentsOfFile: "\(uploadsDirectory)/\($0)", encoding: .utf8))?.hasSuffix("\n\(user)") == true }
+        guard openUploads.count < Self.openUploadsPerUser else {
+            throw RegistryError(429, "TOOMANYREQUESTS", "\(user) has \(openUploads.count) uploads in progress; finish or cancel one first (at most \(Self.openUploadsPerUser))")
+        }
         let id = UUID().uuidString.lowercased()
         let fd = open(uploadPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw RegistryError.failed("cannot start an upload: \(StoreFiles.errnoText())") }
         close(fd)
+        do { try StoreFiles.writeAtomically(Data(Self.owner(repository, user).utf8), to: ownerPath(id)) } catch {
+            unlink(uploadPath(id))
+            throw RegistryError.failed(error.message)
+        }
         uploadDigests.withLock { $0[id] = StreamingDigest() }
         return id
     }
 
+    /// Checks that upload `id` was started by `user` for `repository`; any other is unknown.
+    public func checkUpload(_ id: String, of repository: ModelName, by user: String) throws(RegistryError) {
+        try checkUploadID(id)
+        guard (try? String(contentsOfFile: ownerPath(id), encoding: .utf8)) == Self.owner(repository, user) else { throw RegistryError.uploadUnknown(id) }
+    }
+
+    /// Removes uploads no chunk has reached for `abandonedUploadSeconds` (and owner records left
+    /// without an upload), so that uploads left by clients that went away do not fill the disk.
+    public func removeAbandonedUploads(now: Date = Date()) {
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: uploadsDirectory)) ?? [] {
+            let id = file.hasSuffix(".owner") ? String(file.dropLast(6)) : file
+            guard (try? checkUploadID(id)) != nil else { continue }
+            let modified = StoreFiles.modified(uploadPath(id))
+            if modified == nil || now.timeIntervalSince(modified!) > Self.abandonedUploadSeconds { cancelUpload(id) }
+        }
+    }
+
+    static func owner(_ repository: ModelName, _ user: String) -> String { "\(repository.namespace)/\(repository.model)\n\(user)" }
+
     private func uploadPath(_ id: String) -> String { "\(uploadsDirectory)/\(id)" }
+    private func ownerPath(_ id: String) -> String { "\(uploadsDirectory)/\(id).owner" }
 
     private func checkUploadID(_ id: String) throws(RegistryError) {
         guard id.count == 36, id.allSatisfy({ $0.isHexDigit || $0 == "-" }) else { throw RegistryError.uploadUnknown(id) }
@@ -264,6 +336,7 @@ public final class Registry: Sendable {
                 StoreFiles.syncDirectory(store.blobsDirectory)
             }
         } catch { throw RegistryError.failed(error.message) }
+        unlink(ownerPath(id))
         return digest
     }
 
@@ -271,5 +344,6 @@ public final class Registry: Sendable {
         guard (try? checkUploadID(id)) != nil else { return }
         uploadDigests.withLock { _ = $0.removeValue(forKey: id) }
         unlink(uploadPath(id))
+        unlink(ownerPath(id))
     }
 }

@@ -89,9 +89,20 @@ extension ModelStore {
     /// Makes `name` from a Modelfile: its `FROM` is a GGUF file (copied in as it is) or a model
     /// in the store (whose layers the new lines replace or, for parameters, override one by one).
     /// Relative paths are read from `folder`. `progress` sees bytes copied of the GGUF file.
+    /// With `readingFiles` false (a Modelfile that came over the network) no line may name a
+    /// file: FROM must be a stored model, and README is the card's text, never a path.
     @discardableResult
-    public func create(_ name: ModelName, from modelfile: Modelfile, relativeTo folder: String = ".",
+    public func create(_ name: ModelName, from modelfile: Modelfile, relativeTo folder: String = ".", readingFiles: Bool = true,
                        waiting: () -> Void = {}, progress: (Int, Int) -> Void = { _, _ in }) throws(HubError) -> StoredModel {
+        if !readingFiles {
+            guard (try? ModelName(parsing: modelfile.from)) != nil, !modelfile.from.hasPrefix("/"), !modelfile.from.hasPrefix("~"), !modelfile.from.hasPrefix(".") else {
+                throw HubError("FROM '\(modelfile.from)' must be a model in the store here; files are read only by hearth create on the command line")
+            }
+            guard modelfile.adapters.isEmpty else { throw HubError("ADAPTER names a file; files are read only by hearth create on the command line") }
+            if let readme = modelfile.readme, Self.looksLikePath(readme) {
+                throw HubError("README '\(readme)' names a file; here a README is the card's text itself (files are read only by hearth create on the command line)")
+            }
+        }
         if let template = modelfile.template { try Self.checkTemplate(template) }
         func path(_ p: String) -> String {
             let expanded = (p as NSString).expandingTildeInPath
@@ -141,7 +152,8 @@ extension ModelStore {
             if !parameters.isEmpty { try add(MediaType.parameters, Self.json(parameters)) }
             let messages = modelfile.messages.isEmpty ? (base?.messages ?? []) : modelfile.messages
             if !messages.isEmpty { try add(MediaType.messages, Self.json(messages)) }
-            if let readme = try modelfile.readme.map({ (r) throws(HubError) in try Self.readmeText(r, path: path(r)) }) ?? base?.readme {
+            let readmeText = try modelfile.readme.map { (r) throws(HubError) in readingFiles ? try Self.readmeText(r, path: path(r)) : r }
+            if let readme = readmeText ?? base?.readme {
                 _ = try ModelCard(parsing: readme)
                 try add(MediaType.readme, Data(readme.utf8))
             }
@@ -161,6 +173,12 @@ extension ModelStore {
         guard url.deletingLastPathComponent().path == URL(fileURLWithPath: blobsDirectory).standardizedFileURL.path,
               let digest = try? Digest(parsing: url.lastPathComponent), let size = blobSize(digest) else { return nil }
         return (digest, size)
+    }
+
+    /// Whether a one-line README value reads as a file name (how `readmeText` would take it,
+    /// without looking at the disk).
+    static func looksLikePath(_ value: String) -> Bool {
+        !value.contains("\n") && (value.hasSuffix(".md") || ["/", "~", "./", "../"].contains(where: value.hasPrefix))
     }
 
     /// A `README` value: the file it names, or the text itself.

@@ -1,11 +1,13 @@
 import Foundation
 import HearthHub
 import Hummingbird
+import Synchronization
 
 /// `POST /api/tokens`: a user trades their name and password (HTTP Basic) for a new access
 /// token, which is how `hearth login HUB --user NAME` logs in.
 struct AccountController {
     let registry: Registry
+    let throttle = SharedLoginThrottle()
 
     struct TokenRequest: Decodable { var scope: String?; var label: String? }
     struct TokenResponse: Encodable { let token: String; let scope: String; let user: String }
@@ -21,10 +23,18 @@ struct AccountController {
             throw RegistryError.unauthorized("send the user's name and password with HTTP Basic authentication")
         }
         let user = String(decoded[..<colon]), password = String(decoded[decoded.index(after: colon)...])
-        // The same answer for an unknown user and a wrong password.
+        let now = Date().timeIntervalSince1970
+        if let wait = throttle.withLock({ $0.wait(for: user, at: now) }) {
+            var error = RegistryError(429, "TOOMANYREQUESTS", "too many failed logins for '\(user)'; try again in \(Int(wait.rounded(.up))) s")
+            error.retryAfter = Int(wait.rounded(.up))
+            throw error
+        }
+        // The same answer, after the same work, for an unknown user and a wrong password.
         guard (try? registry.database.verify(user: user, password: password)) == true else {
+            throttle.withLock { $0.failed(user, at: now) }
             throw RegistryError.unauthorized("the user name or the password is wrong")
         }
+        throttle.withLock { $0.succeeded(user) }
         let body = try await request.body.collect(upTo: 64 << 10)
         let req: TokenRequest
         do { req = body.readableBytes == 0 ? TokenRequest() : try JSONDecoder().decode(TokenRequest.self, from: Data(buffer: body)) } catch {

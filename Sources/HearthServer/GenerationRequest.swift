@@ -16,8 +16,9 @@ enum GenerationRequest {
         }
         if let maxTokens {
             guard maxTokens >= 0 else { throw .badRequest("\(maxTokensName) must be 0 or more (got \(maxTokens))") }
-            guard promptTokens + maxTokens <= contextSize else {
-                throw .badRequest("the prompt has \(promptTokens) tokens and \(maxTokensName) is \(maxTokens): together \(promptTokens + maxTokens), more than the context of \(contextSize) tokens")
+            // Compared without adding: a max_tokens near Int.max would overflow the sum.
+            guard maxTokens <= contextSize - promptTokens else {
+                throw .badRequest("the prompt has \(promptTokens) tokens and \(maxTokensName) is \(maxTokens): more than the \(contextSize - promptTokens) tokens the context of \(contextSize) leaves")
             }
         }
         if let problem = sampling.validate() { throw .badRequest(problem) }

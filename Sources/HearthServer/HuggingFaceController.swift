@@ -146,7 +146,8 @@ struct HuggingFaceController {
         let start = max(0, Int(query.get("cursor") ?? "") ?? 0)
         let page = Array(infos.dropFirst(start).prefix(limit))
         var response = JSON.response(page.map(\.1))
-        if start + limit < infos.count {
+        // Compared without adding start and limit: a cursor near Int.max would overflow the sum.
+        if start < infos.count, limit < infos.count - start {
             var items = request.uri.queryParameters.map { ($0.key, $0.value) }.filter { $0.0 != "cursor" }
             items.append(("cursor", "\(start + limit)"))
             let text = items.map { "\($0.0)=\(String($0.1).addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? "")" }.joined(separator: "&")
@@ -165,10 +166,11 @@ struct HuggingFaceController {
         return JSON.response(modelInfo(summary, manifest: try registry.revision(name, revision), full: true))
     }
 
-    /// Likes need a user's token; a like is counted once per user.
+    /// Likes need a user's write token (a like changes the hub); a like is counted once per user.
     func like(_ request: Request, _ context: BasicRequestContext, _ liked: Bool) throws -> Response {
         let access = try registry.access(request)
-        guard let user = access.user else { throw RegistryError.unauthorized("liking a model needs a token") }
+        guard case .user(let user, let scope) = access else { throw RegistryError.unauthorized("liking a model needs a token") }
+        guard scope == .write else { throw RegistryError.denied("the token is read-only; liking a model needs a write token") }
         let name = try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), access)
         guard try registry.database.repository(namespace: name.namespace, name: name.model) != nil else {
             throw RegistryError(404, "NAME_UNKNOWN", "no repository \(name.repository) on this hub")

@@ -15,7 +15,31 @@ import HearthEngine
 enum JSONSchemaReader {
     static let annotations: Set<String> = ["title", "description", "$schema", "default", "examples", "$comment", "$id", "strict", "name"]
 
+    /// The largest schema read: its values (keys' values, list items, enum entries) and its
+    /// nesting. Constraining to a schema costs work in its size at every generated token and
+    /// at compile time, so one request must not bring the server a schema of any size (an enum
+    /// of 50,000 entries took 8 s to compile, blocking the other requests).
+    static let maxValues = 2048
+    static let maxDepth = 32
+
+    /// The shape `schema` asks for; `path` names it in errors (`response_format.json_schema.schema`).
     static func shape(_ schema: JSONValue, at path: String = "schema") throws(APIError) -> JSONShape {
+        // Measured without recursion, so a schema nested thousands deep cannot exhaust the stack.
+        var values = 0, pending: [(JSONValue, Int)] = [(schema, 1)]
+        while let (value, depth) = pending.popLast() {
+            values += 1
+            guard values <= maxValues else { throw APIError.badRequest("\(path) is too large: more than \(maxValues) values (enum entries, properties, items)") }
+            guard depth <= maxDepth else { throw APIError.badRequest("\(path) is nested more than \(maxDepth) deep") }
+            switch value {
+            case .array(let items): pending += items.map { ($0, depth + 1) }
+            case .object(let members): pending += members.values.map { ($0, depth + 1) }
+            default: break
+            }
+        }
+        return try read(schema, at: path)
+    }
+
+    private static func read(_ schema: JSONValue, at path: String) throws(APIError) -> JSONShape {
         if case .bool(true) = schema { return .any }
         guard case .object(let s) = schema else { throw APIError.badRequest("\(path) must be a JSON Schema object") }
         let known: Set<String> = ["type", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf"]
@@ -29,7 +53,7 @@ enum JSONSchemaReader {
         }
         if let anyOf = s["anyOf"] {
             guard case .array(let options) = anyOf, !options.isEmpty else { throw APIError.badRequest("\(path).anyOf must be a non-empty array") }
-            return .anyOf(try options.enumerated().map { i, o throws(APIError) in try shape(o, at: "\(path).anyOf[\(i)]") })
+            return .anyOf(try options.enumerated().map { i, o throws(APIError) in try read(o, at: "\(path).anyOf[\(i)]") })
         }
         let types: [String]
         switch s["type"] {
@@ -53,7 +77,7 @@ enum JSONSchemaReader {
         case "integer": return .integer
         case "boolean": return .boolean
         case "null": return .null
-        case "array": return .array(items: try s["items"].map { v throws(APIError) in try shape(v, at: path + ".items") } ?? .any)
+        case "array": return .array(items: try s["items"].map { v throws(APIError) in try read(v, at: path + ".items") } ?? .any)
         case "object":
             var required: Set<String> = []
             if let r = s["required"] {
@@ -65,7 +89,7 @@ enum JSONSchemaReader {
                 guard case .object(let props) = p else { throw APIError.badRequest("\(path).properties must be an object") }
                 // In the order the schema lists them: JSONValue keeps no order, so by name.
                 for name in props.keys.sorted() {
-                    properties.append(.init(name: name, shape: try shape(props[name]!, at: "\(path).properties.\(name)"),
+                    properties.append(.init(name: name, shape: try read(props[name]!, at: "\(path).properties.\(name)"),
                                             required: required.contains(name)))
                 }
             }

@@ -45,12 +45,12 @@ struct OllamaController {
             done.done_reason = keepAlive == 0 ? "unload" : "load"
             return JSON.response(done)
         }
-        let prompt: String
+        let prompt: ChatPrompt
         if req.raw == true || served.model.chatTemplate == nil {
-            prompt = (req.system.map { $0 + "\n\n" } ?? "") + promptText
+            prompt = ChatPrompt(raw: (req.system.map { $0 + "\n\n" } ?? "") + promptText)
         } else {
             let messages = served.withStoredOpening((req.system.map { [ChatMessage.system($0)] } ?? []) + [ChatMessage.user(promptText)])
-            do { prompt = try served.model.renderChat(messages) } catch { throw APIError.badRequest(error.message) }
+            do { prompt = try served.model.chatPrompt(messages) } catch { throw APIError.badRequest(error.message) }
         }
         return try await run(served, prompt: prompt, options: req.options, json: json, stream: req.stream ?? true, name: req.model) { text, done in
             Ollama.GenerateResponse(model: req.model, created_at: Self.now(), response: text, done: done)
@@ -74,8 +74,8 @@ struct OllamaController {
         }
         conversation = served.withStoredOpening(conversation)
         ToolCalling.adapt(&conversation, for: served.model, tooling: tooling)
-        let prompt: String
-        do { prompt = try served.model.renderChat(conversation, tools: tooling?.templateTools) } catch {
+        let prompt: ChatPrompt
+        do { prompt = try served.model.chatPrompt(conversation, tools: tooling?.templateTools) } catch {
             throw APIError.badRequest(error.message)
         }
         guard let tooling else {
@@ -105,7 +105,7 @@ struct OllamaController {
     /// and durations in nanoseconds.
     ///
     /// `whole`, when given, sees the whole answer before the reply is built (tool calls).
-    private func run<R: OllamaReply>(_ served: ServedModel, prompt: String, options o: Ollama.Options?, json: JSONShape?,
+    private func run<R: OllamaReply>(_ served: ServedModel, prompt: ChatPrompt, options o: Ollama.Options?, json: JSONShape?,
                                      stream: Bool, name: String, whole: (String) -> Void = { _ in },
                                      reply: @escaping @Sendable (String, Bool) -> R) async throws -> Response {
         let o = served.options(overlaying: o)
@@ -201,12 +201,21 @@ struct OllamaController {
         let stored = served.stored
         var response = Ollama.ShowResponse(
             license: stored.flatMap { $0.licenses.isEmpty ? nil : $0.licenses.joined(separator: "\n\n") } ?? file.string("general.license"),
-            modelfile: stored?.modelfile.text ?? "FROM \(served.path)\n",
+            modelfile: Self.modelfile(stored, name: served.name),
             parameters: (stored?.parameters.lines ?? []).map { "\($0.name) \($0.value)" }.joined(separator: "\n"),
             template: stored?.chatTemplate ?? file.string("tokenizer.chat_template") ?? "", details: details(served), model_info: info,
             capabilities: ["completion"], modified_at: Self.timestamp(served.modified))
         response.system = stored?.system
         return JSON.response(response)
+    }
+
+    /// The Modelfile `/api/show` gives: FROM names the model as it is served, not the file's
+    /// path on the server (which would tell a client where HEARTH_HOME or the models are).
+    static func modelfile(_ stored: StoredModel?, name: String) -> String {
+        var modelfile = stored?.modelfile ?? Modelfile(from: name)
+        modelfile.from = name
+        modelfile.adapters = modelfile.adapters.map { ($0 as NSString).lastPathComponent }
+        return modelfile.text
     }
 
     // MARK: the store
@@ -256,7 +265,9 @@ struct OllamaController {
             throw APIError.modelNotFound(remote.name.description, known: try state.registry().files.map(\.name))
         }
         let client = HubClient(store: store)
-        let token = HubCredentials(store: store).token(for: remote.name.host)
+        // The operator's hub tokens only when the operator allowed it (--allow-hub-credentials):
+        // otherwise a client of this server would act as the operator on the hub.
+        let token = state.configuration.allowHubCredentials ? HubCredentials(store: store).token(for: remote.name.host) : nil
         let verb = push ? "pushing" : "pulling"
         @Sendable func run(_ progress: @escaping @Sendable (Int, Int) -> Void) async throws(HubError) {
             if push { try await client.push(remote.name, to: remote, token: token) { progress($0, $1) } } else {
@@ -336,7 +347,8 @@ struct OllamaController {
                 do { try modelfile.parameters.set(key, t) } catch { throw APIError.badRequest(error.message) }
             }
         }
-        do { try store.create(name, from: modelfile) } catch { throw APIError.badRequest(error.message) }
+        // A Modelfile from the network never reads the server's files (README /etc/passwd).
+        do { try store.create(name, from: modelfile, readingFiles: false) } catch { throw APIError.badRequest(error.message) }
         let statuses = [Ollama.StatusResponse(status: "using existing layers"), Ollama.StatusResponse(status: "writing manifest"),
                         Ollama.StatusResponse(status: "success")]
         guard req.stream ?? true else { return JSON.response(statuses.last!) }
@@ -359,17 +371,22 @@ struct OllamaController {
     /// Ollama's `keep_alive`: seconds as a number, or a duration (`"5m"`, `"1h30m"`, `"10s"`,
     /// `"-1"`); negative keeps the model loaded for ever, 0 unloads it once idle.
     static func keepAlive(_ value: JSONValue?) throws(APIError) -> Int64? {
+        let seconds: Double, written: String
         switch value {
         case nil, .null?: return nil
-        case .number(let n)?: return n < 0 ? -1 : Int64(n)
+        case .number(let n)?: (seconds, written) = (n, "\(n)")
         case .string(let text)?:
-            guard let seconds = parseDuration(text) else {
+            guard let parsed = parseDuration(text) else {
                 throw APIError.badRequest("keep_alive '\(text)' is not a duration (like \"5m\", \"1h\", \"30s\" or a number of seconds)")
             }
-            return seconds
+            (seconds, written) = (parsed, text)
         default:
             throw APIError.badRequest("keep_alive must be a number of seconds or a duration like \"5m\"")
         }
+        guard let whole = keepAliveSeconds(seconds) else {
+            throw APIError.badRequest("keep_alive \(written) is longer than ten years (\(longestKeepAlive) seconds); a negative keep_alive keeps the model loaded for ever")
+        }
+        return whole
     }
 
     /// Ollama's `format`: `"json"` (any JSON object) or a JSON Schema.

@@ -29,9 +29,8 @@ struct RegistryController {
         router.put("\(repo)/blobs/uploads/:id", use: Self.guarded(finishUpload))
         router.get("\(repo)/blobs/uploads/:id", use: Self.guarded(uploadStatus))
         router.delete("\(repo)/blobs/uploads/:id", use: Self.guarded { request, context in
-            let name = try writable(request, context)
-            registry.cancelUpload(try context.parameters.require("id"))
-            _ = name
+            let (_, id) = try ownUpload(request, context)
+            registry.cancelUpload(id)
             return Response(status: .noContent)
         })
     }
@@ -45,6 +44,15 @@ struct RegistryController {
 
     private func writable(_ request: Request, _ context: BasicRequestContext) throws -> ModelName {
         try registry.writable(try context.parameters.require("namespace"), try context.parameters.require("model"), try registry.access(request))
+    }
+
+    /// The repository and the id of an upload the caller started there (anyone else's, or one
+    /// started through another repository's path, is unknown to them).
+    private func ownUpload(_ request: Request, _ context: BasicRequestContext) throws -> (ModelName, String) {
+        let name = try writable(request, context)
+        let id = try context.parameters.require("id")
+        try registry.checkUpload(id, of: name, by: try registry.access(request).user ?? "")
+        return (name, id)
     }
 
     /// Runs a handler, rendering a `RegistryError` (or any other) in the spec's shape.
@@ -65,6 +73,7 @@ struct RegistryController {
         struct Item: Encodable { let code: String; let message: String }
         var response = JSON.response(Body(errors: [Item(code: e.code, message: e.message)]), status: .init(code: e.status))
         if e.status == 401 { response.headers[.wwwAuthenticate] = "Bearer realm=\"hearth\"" }
+        if let seconds = e.retryAfter { response.headers[.retryAfter] = String(seconds) }
         return response
     }
 
@@ -86,8 +95,10 @@ struct RegistryController {
     func putManifest(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let name = try writable(request, context)
         let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: 4 << 20) } catch {
-            throw RegistryError(413, "SIZE_INVALID", "a manifest is at most 4 MiB")
+        // A model's manifest is about a kilobyte; every listing reads them all, so a few huge
+        // ones would slow every page of the hub.
+        do { body = try await request.body.collect(upTo: Manifest.maxBytes) } catch {
+            throw RegistryError(413, "SIZE_INVALID", "a manifest is at most \(Manifest.maxBytes >> 10) KiB")
         }
         let tag = try context.parameters.require("reference")
         let digest = try registry.putManifest(name, tag: tag, data: Data(buffer: body))
@@ -108,9 +119,12 @@ struct RegistryController {
     // MARK: blobs
 
     func blob(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
-        _ = try readable(request, context)
         let digest = try context.parameters.require("digest")
-        let (path, size) = try registry.blob(digest)
+        // A repository the caller may not read answers as one without the blob: the same
+        // 404 either way, so that private repositories cannot be told from absent ones.
+        let name: ModelName
+        do { name = try readable(request, context) } catch let e as RegistryError where e.code == "NAME_UNKNOWN" { throw RegistryError.blobUnknown(digest) }
+        let (path, size) = try registry.blob(digest, in: name)
         var headers = HTTPFields()
         headers[.eTag] = "\"\(digest)\""
         headers[HTTPField.Name("Docker-Content-Digest")!] = digest
@@ -131,7 +145,7 @@ struct RegistryController {
     /// POST: starts an upload, or with `?digest=` stores the body as a whole blob.
     func startUpload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let name = try writable(request, context)
-        let id = try registry.startUpload()
+        let id = try registry.startUpload(to: name, by: try registry.access(request).user ?? "")
         if let digest = request.uri.queryParameters.get("digest") {
             do {
                 _ = try await append(id, request, offset: nil)
@@ -145,14 +159,14 @@ struct RegistryController {
     }
 
     func patchUpload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let name = try writable(request, context)
-        let id = try context.parameters.require("id")
+        let (name, id) = try ownUpload(request, context)
         var offset: Int?
         if let range = request.headers[.contentRange] {
             // "a-b" (the spec's form) or "bytes a-b/size".
             let text = range.hasPrefix("bytes ") ? String(range.dropFirst(6).prefix { $0 != "/" }) : range
-            guard let a = text.split(separator: "-").first.flatMap({ Int($0) }) else {
-                throw RegistryError(400, "BLOB_UPLOAD_INVALID", "Content-Range '\(range)' is not a byte range")
+            let bounds = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+            guard bounds.count == 2, let a = bounds[0], let b = bounds[1], a >= 0, b >= a else {
+                throw RegistryError(400, "BLOB_UPLOAD_INVALID", "Content-Range '\(range)' is not a byte range (first-last, 0 <= first <= last)")
             }
             offset = a
         }
@@ -161,15 +175,13 @@ struct RegistryController {
     }
 
     func uploadStatus(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let name = try writable(request, context)
-        let id = try context.parameters.require("id")
+        let (name, id) = try ownUpload(request, context)
         return Response(status: .noContent, headers: uploadHeaders(name, id, size: try registry.uploadSize(id)))
     }
 
     /// PUT `?digest=`: the last chunk (if any), then the digest check.
     func finishUpload(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let name = try writable(request, context)
-        let id = try context.parameters.require("id")
+        let (name, id) = try ownUpload(request, context)
         guard let digest = request.uri.queryParameters.get("digest") else {
             throw RegistryError.digestInvalid("finishing an upload needs ?digest=sha256:...")
         }
@@ -184,6 +196,7 @@ struct RegistryController {
     }
 
     private func finished(_ name: ModelName, _ digest: Digest) throws -> Response {
+        try registry.link(digest, to: name)
         var headers = HTTPFields()
         headers[.location] = "/v2/\(name.repository)/blobs/\(digest)"
         headers[HTTPField.Name("Docker-Content-Digest")!] = digest.description
@@ -204,8 +217,12 @@ extension Registry {
 
 /// The hub's routes (for in-process tests). A reproducer, when given, is woken by each new
 /// evaluation result.
-public func buildHubRouter(registry: Registry, reproducer: EvalReproducer? = nil) -> Router<BasicRequestContext> {
+public func buildHubRouter(registry: Registry, reproducer: EvalReproducer? = nil,
+                           originPolicy: RequestOriginPolicy = RequestOriginPolicy(listenHost: "127.0.0.1", port: 8080)) -> Router<BasicRequestContext> {
     let router = Router()
+    router.add(middleware: RequestOriginMiddleware(policy: originPolicy) { _, message in
+        RegistryController.errorResponse(RegistryError(403, "DENIED", message))
+    })
     RegistryController(registry: registry).addRoutes(to: router)
     HuggingFaceController(registry: registry).addRoutes(to: router)
     HubPages(registry: registry).addRoutes(to: router)
@@ -216,10 +233,13 @@ public func buildHubRouter(registry: Registry, reproducer: EvalReproducer? = nil
 
 /// The hub's HTTP application: the registry protocol on `host:port`.
 public func buildHubApplication(registry: Registry, host: String, port: Int, version: String, reproducer: EvalReproducer? = nil,
+                                allowedHosts: [String] = [], allowedOrigins: [String] = [], idleTimeoutSeconds: Int = 60,
                                 onListening: @escaping @Sendable () -> Void = {}) -> some ApplicationProtocol {
-    let router = buildHubRouter(registry: registry, reproducer: reproducer)
+    let policy = RequestOriginPolicy(listenHost: host, port: port, allowedHosts: allowedHosts, allowedOrigins: allowedOrigins)
+    let router = buildHubRouter(registry: registry, reproducer: reproducer, originPolicy: policy)
     var log = Logger(label: "hearth.hub")
     log.logLevel = .warning
-    return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "hearth-hub/\(version)"),
+    return Application(router: router, server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeoutSeconds)))),
+                       configuration: .init(address: .hostname(host, port: port), serverName: "hearth-hub/\(version)"),
                        onServerRunning: { _ in onListening() }, logger: log)
 }

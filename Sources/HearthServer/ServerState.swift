@@ -85,6 +85,22 @@ public struct ServerConfiguration: Sendable {
     public var threads = defaultThreadCount
     /// Accepted API keys; empty: no authentication.
     public var apiKeys: Set<String> = []
+    /// Seconds a connection may sit without sending while its request is being read, or
+    /// between requests, before it is closed (slow or idle clients must not hold connections
+    /// for ever). A request being answered is not cut: a long generation sends nothing until
+    /// its end.
+    public var idleTimeoutSeconds = 60
+    /// Host names and browser origins accepted beside the server's own (RequestOriginPolicy).
+    public var allowedHosts: [String] = []
+    public var allowedOrigins: [String] = []
+    /// Whether `/api/pull` and `/api/push` may use the hub tokens `hearth login` keeps: off
+    /// by default, since a client of the server would act with the operator's credentials.
+    public var allowHubCredentials = false
+
+    /// The Host and Origin checks this configuration asks for.
+    public var originPolicy: RequestOriginPolicy {
+        RequestOriginPolicy(listenHost: host, port: port, allowedHosts: allowedHosts, allowedOrigins: allowedOrigins)
+    }
     /// Largest request body accepted, in bytes.
     public var maxBodyBytes = 8 << 20
     /// Models loaded at once (Ollama's OLLAMA_MAX_LOADED_MODELS).
@@ -100,9 +116,10 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// Seconds in a duration as Ollama writes them: a number (`"300"`), or numbers with units
-/// (`"5m"`, `"1h30m"`, `"10s"`); negative means for ever (-1). Nil when it is neither.
-public func parseDuration(_ text: String) -> Int64? {
-    if let n = Double(text) { return n < 0 ? -1 : Int64(n) }
+/// (`"5m"`, `"1h30m"`, `"10s"`). Nil when it is neither; the value may be negative (for ever)
+/// or beyond any keep-alive: `keepAliveSeconds` checks it.
+public func parseDuration(_ text: String) -> Double? {
+    if let n = Double(text) { return n.isFinite ? n : nil }
     var total = 0.0, number = ""
     for c in text {
         if ("0"..."9").contains(c) || c == "." || (c == "-" && number.isEmpty) { number.append(c); continue }
@@ -110,6 +127,17 @@ public func parseDuration(_ text: String) -> Int64? {
         total += n * unit
         number = ""
     }
-    guard number.isEmpty, !text.isEmpty else { return nil }
-    return total < 0 ? -1 : Int64(total)
+    guard number.isEmpty, !text.isEmpty, total.isFinite else { return nil }
+    return total
+}
+
+/// The longest keep-alive: ten years. A negative one keeps a model loaded for ever.
+public let longestKeepAlive: Int64 = 10 * 365 * 24 * 3600
+
+/// A keep-alive in whole seconds (-1: for ever), or nil when it is not a number or longer than
+/// `longestKeepAlive` (a Double past Int64's range would trap in the conversion).
+public func keepAliveSeconds(_ seconds: Double) -> Int64? {
+    guard seconds.isFinite else { return nil }
+    if seconds < 0 { return -1 }
+    return seconds <= Double(longestKeepAlive) ? Int64(seconds) : nil
 }

@@ -70,10 +70,11 @@ struct HubServeCommand: AsyncParsableCommand {
     var port = 8080
     @Option(name: .customLong("max-blob"), help: "Largest blob an upload may hold, in GiB.")
     var maxBlobGiB: Double = 64
+    @OptionGroup var connections: ConnectionOptions
 
     func validate() throws {
         if !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535 (got \(port))") }
-        if maxBlobGiB <= 0 { throw ValidationError("--max-blob must be positive (got \(maxBlobGiB))") }
+        if !(maxBlobGiB > 0 && maxBlobGiB <= 1_048_576) { throw ValidationError("--max-blob must be between 0 and 1048576 GiB (got \(maxBlobGiB))") }
     }
 
     func run() async throws {
@@ -81,7 +82,8 @@ struct HubServeCommand: AsyncParsableCommand {
         let users = (try? registry.database.users().count) ?? 0
         let reproducer = reproduce ? reproduceOptions.reproducer(registry) : nil
         reproducer?.start()
-        let app = buildHubApplication(registry: registry, host: host, port: port, version: hearthVersion, reproducer: reproducer) {
+        let app = buildHubApplication(registry: registry, host: host, port: port, version: hearthVersion, reproducer: reproducer,
+                                      allowedHosts: connections.hosts, allowedOrigins: connections.origins, idleTimeoutSeconds: connections.idleTimeout) {
             printError("hearth hub \(hearthVersion) listening on http://\(host):\(port) (registry under /v2), data in \(registry.root), \(users) user\(users == 1 ? "" : "s")")
             if let reproducer { printError("reproducing pushed evaluations with the task files in \(reproducer.taskDirectories.joined(separator: ", "))") }
         }
@@ -125,11 +127,20 @@ struct HubReproduceCommand: ParsableCommand {
 
 struct HubUserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Add a user (who owns the namespace of the same name), or list them.",
-        discussion: "The password is read from --password-file, or asked for on the terminal, or read from standard input.")
+        commandName: "user", abstract: "Add a user (who owns the namespace of the same name), remove one, or list them.",
+        discussion: """
+          The password is read from --password-file, or asked for on the terminal, or read
+          from standard input. Removing a user removes their tokens, likes and memberships;
+          their models stay, and nobody can push to their namespace until a user of that
+          name is added again.
+
+            hearth hub user add alice --data ~/hub
+            hearth hub user remove alice --data ~/hub
+            hearth hub user list --data ~/hub
+          """)
 
     @OptionGroup var data: HubDataOption
-    @Argument(help: "'add NAME' or 'list'.")
+    @Argument(help: "'add NAME', 'remove NAME' or 'list'.")
     var action: String
     @Argument(help: "The user's name (letters, digits, '.', '_', '-').")
     var name: String?
@@ -146,8 +157,12 @@ struct HubUserCommand: ParsableCommand {
             let password = try readPassword(file: passwordFile)
             try wrap { () throws(HubError) in try registry.database.addUser(name, password: password) }
             print("added \(name); make a token with hearth hub token \(name) --scope write")
+        case "remove":
+            guard let name else { throw ValidationError("write: hearth hub user remove NAME") }
+            try wrap { () throws(HubError) in try registry.database.removeUser(name) }
+            print("removed \(name), with their tokens")
         default:
-            throw ValidationError("the action is 'add' or 'list', not '\(action)'")
+            throw ValidationError("the action is 'add', 'remove' or 'list', not '\(action)'")
         }
     }
 }
@@ -190,19 +205,44 @@ struct HubOrganisationCommand: ParsableCommand {
 
 struct HubTokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "token", abstract: "Make an access token for a user (printed once; the hub keeps only its sha256).")
+        commandName: "token", abstract: "Make an access token for a user (printed once; the hub keeps only its sha256), or revoke tokens.",
+        discussion: """
+            hearth hub token alice --scope write --data ~/hub     (prints the new token)
+            hearth hub token --revoke hearth_0123... --data ~/hub
+            hearth hub token alice --revoke-all --data ~/hub
+          """)
 
     @OptionGroup var data: HubDataOption
-    @Argument(help: "The user.")
-    var user: String
+    @Argument(help: "The user (to make a token for, or with --revoke-all).")
+    var user: String?
     @Option(help: "read (pull private models) or write (also push).")
     var scope = "read"
     @Option(help: "A label to remember the token by.")
     var label = ""
+    @Option(help: ArgumentHelp("Revoke this token (as it was printed).", valueName: "TOKEN"))
+    var revoke: String?
+    @Flag(name: .customLong("revoke-all"), help: "Revoke every token of the user.")
+    var revokeAll = false
+
+    func validate() throws {
+        if revoke != nil && (user != nil || revokeAll) { throw ValidationError("--revoke TOKEN takes no user and no --revoke-all") }
+        if revoke == nil && user == nil { throw ValidationError("name the user: hearth hub token USER [--scope write], or revoke with --revoke TOKEN") }
+    }
 
     func run() throws {
-        guard let s = HubDatabase.Scope(rawValue: scope) else { throw ValidationError("--scope is read or write, not '\(scope)'") }
         let registry = try data.open()
+        if let revoke {
+            guard try wrap({ () throws(HubError) in try registry.database.revokeToken(revoke) }) else { throw CLIError("this hub has no such token") }
+            print("revoked the token")
+            return
+        }
+        guard let user else { return }
+        if revokeAll {
+            let n = try wrap { () throws(HubError) in try registry.database.revokeTokens(user: user) }
+            print("revoked \(n) token\(n == 1 ? "" : "s") of \(user)")
+            return
+        }
+        guard let s = HubDatabase.Scope(rawValue: scope) else { throw ValidationError("--scope is read or write, not '\(scope)'") }
         print(try wrap { () throws(HubError) in try registry.database.createToken(user: user, scope: s, label: label) })
     }
 }

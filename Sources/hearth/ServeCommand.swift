@@ -74,6 +74,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("memory-budget"), help: "GiB of memory for loaded models, counting each model's file and the KV caches of its --parallel slots of --ctx-size (default: no budget beyond --max-models).")
     var memoryBudgetGiB: Double?
 
+    @OptionGroup var connections: ConnectionOptions
+
+    @Flag(name: .customLong("allow-hub-credentials"), help: "Let /api/pull and /api/push use the hub tokens of hearth login (off: clients of the server would act as you). Refused on an address beyond loopback without --api-key.")
+    var allowHubCredentials = false
+
     @Option(name: .customLong("keep-alive"), help: "How long an idle model stays loaded, as Ollama's keep_alive: 5m, 1h, 30s, 0 (unload when idle), -1 (for ever). A request's keep_alive overrides it for its model.")
     var keepAlive = "5m"
 
@@ -88,8 +93,12 @@ struct ServeCommand: AsyncParsableCommand {
         try OptionChecks.threads(threads)
         if maxBodyMiB < 1 { throw ValidationError("--max-body must be at least 1 MiB (got \(maxBodyMiB))") }
         if maxModels < 1 { throw ValidationError("--max-models must be at least 1 (got \(maxModels))") }
-        if let memoryBudgetGiB, memoryBudgetGiB <= 0 { throw ValidationError("--memory-budget must be positive (got \(memoryBudgetGiB))") }
-        if parseDuration(keepAlive) == nil { throw ValidationError("--keep-alive '\(keepAlive)' is not a duration (like 5m, 1h, 30s, 0 or -1)") }
+        if let memoryBudgetGiB, !(memoryBudgetGiB > 0 && memoryBudgetGiB <= 1_048_576) { throw ValidationError("--memory-budget must be between 0 and 1048576 GiB (got \(memoryBudgetGiB))") }
+        if allowHubCredentials && !RequestOriginPolicy.isLoopback(host) && apiKey == nil && apiKeysFile == nil {
+            throw ValidationError("--allow-hub-credentials on \(host) without --api-key would let anyone who reaches the server use your hub tokens; add --api-key, or listen on 127.0.0.1")
+        }
+        guard let seconds = parseDuration(keepAlive) else { throw ValidationError("--keep-alive '\(keepAlive)' is not a duration (like 5m, 1h, 30s, 0 or -1)") }
+        if keepAliveSeconds(seconds) == nil { throw ValidationError("--keep-alive '\(keepAlive)' is longer than ten years; -1 keeps models loaded for ever") }
     }
 
     func run() async throws {
@@ -104,9 +113,13 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBodyMiB << 20
         configuration.version = hearthVersion
         configuration.apiKeys = try keys()
+        configuration.allowedHosts = connections.hosts
+        configuration.allowedOrigins = connections.origins
+        configuration.allowHubCredentials = allowHubCredentials
+        configuration.idleTimeoutSeconds = connections.idleTimeout
         configuration.maxLoadedModels = maxModels
         configuration.memoryBudget = memoryBudgetGiB.map { Int($0 * Double(1 << 30)) }
-        configuration.keepAliveSeconds = parseDuration(keepAlive) ?? 300
+        configuration.keepAliveSeconds = parseDuration(keepAlive).flatMap(keepAliveSeconds) ?? 300
         for path in configuration.modelPaths where !FileManager.default.fileExists(atPath: path) {
             throw CLIError("no such model file or folder: '\(path)'")
         }

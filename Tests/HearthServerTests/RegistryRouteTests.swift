@@ -104,6 +104,31 @@ struct RegistryRouteTests {
         }
     }
 
+    /// A blob is stored once for the hub, but served only through a repository it was
+    /// uploaded to (or whose manifest names it): through any other path it is as unknown as a
+    /// blob that does not exist, so a digest alone does not open a private model.
+    @Test func aBlobIsServedOnlyThroughItsRepository() async throws {
+        let hub = try Hub()
+        let app = Application(router: buildHubRouter(registry: hub.registry))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v2/alice/m/blobs/uploads/?digest=\(hub.digest)", method: .post, headers: auth(hub.token),
+                                     body: ByteBuffer(bytes: hub.blob)) { r in #expect(r.status == .created) }
+            try await client.execute(uri: "/v2/alice/m/blobs/\(hub.digest)", method: .get) { r in #expect(r.status == .ok) }
+            let unknown = "sha256:" + String(repeating: "0", count: 64)
+            for path in ["/v2/nobody/nothing/blobs/", "/v2/alice/other/blobs/"] {
+                for method in [HTTPRequest.Method.get, .head] {
+                    var answers: [(HTTPResponse.Status, String)] = []
+                    for digest in [hub.digest, unknown] {
+                        try await client.execute(uri: path + digest, method: method) { r in
+                            answers.append((r.status, String(buffer: r.body).replacingOccurrences(of: digest, with: "D")))
+                        }
+                    }
+                    #expect(answers[0].0 == .notFound && answers[0].0 == answers[1].0 && answers[0].1 == answers[1].1, "\(method) \(path): \(answers)")
+                }
+            }
+        }
+    }
+
     /// An empty blob (an empty SYSTEM layer, say) is a file of 0 bytes: no range of it exists.
     @Test func anEmptyBlobIsServedNotCrashedOn() async throws {
         let hub = try Hub()
