@@ -1,5 +1,6 @@
 """What the end-to-end test scripts share: named checks that print PASS or FAIL and are
-counted, the summary that ends a run, a file's sha256, a free port on the loopback,
+counted, the summary that ends a run, a file's sha256, a free port on the loopback, an HTTP
+request that returns its status and body,
 BIG-bench's prompt format, page screenshots, and a `hearth hub serve` process."""
 import hashlib
 import os
@@ -50,6 +51,24 @@ def bigbench_gold(example):
     """The index of the first best-scored choice, as BIG-bench takes the target."""
     scores = list(example["target_scores"].values())
     return max(range(len(scores)), key=lambda i: (scores[i], -i))
+
+
+def http(method, url, body=None, token=None, headers=None):
+    """(status, body bytes) of one request; a dict or list body is sent as JSON, bytes as
+    they are (as JSON unless `headers` names a Content-Type)."""
+    import json
+    import urllib.error
+    data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None and "Content-Type" not in (headers or {}):
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
 
 
 def free_port():

@@ -42,22 +42,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives import serialization
 from cryptography.exceptions import InvalidSignature
 
-from checks import Hub, check, finish, screenshots
+from checks import Hub, check, finish, http, screenshots
 
 PREFIX = b"hearth eval report v1\n"
 SUITE = Path(__file__).resolve().parent.parent / "Sources/HearthEval/Suites/core"
 hearth, model_path = sys.argv[1], sys.argv[2]
-
-
-def http(method, url, data=None, token=None):
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {})
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 def run(*args, home, check_ok=True, stdin=None):

@@ -55,24 +55,10 @@ import time
 import urllib.error
 import urllib.request
 
-from checks import Hub, check, finish, free_port
+from checks import Hub, check, finish, free_port, http
 
 INT_MAX = 9223372036854775807
 hearth, model_path = sys.argv[1], sys.argv[2]
-
-
-def http(method, url, body=None, token=None, headers=None):
-    data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    if data is not None and "Content-Type" not in (headers or {}):
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 def run(*args, home, stdin=None):

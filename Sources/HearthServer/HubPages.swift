@@ -300,21 +300,8 @@ struct HubPages {
     }
 }
 
-func escape(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.utf8.count)
-    for c in s {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(c)
-        }
-    }
-    return out
-}
+/// Text made safe for HTML, in an element or a quoted attribute.
+func escape(_ s: String) -> String { Markdown.escape(s) }
 
 private func day(_ date: Date) -> String { String(date.formatted(.iso8601).prefix(10)) }
 
