@@ -24,6 +24,7 @@ requires an answer below 500 and a live server after each.
 - 6, 7, 10: model cards: a card of thousands of brackets renders at once, a YAML alias bomb is
   refused at push, a link cannot add attributes or run script in any spelling, and the pages'
   CSP allows no inline style; random Markdown and YAML cards leave the hub answering.
+- 12: a manifest over 256 KiB, or of more than 64 layers, is refused.
 - 13: a user may keep at most 16 uploads open; an upload untouched for a day is removed.
 - 14: a private repository and an absent one get the same answers (manifests, blobs, pages).
 - 17: an upload belongs to the user and repository that started it.
@@ -293,6 +294,15 @@ def test_hub_small(hub, home, hub_data, alice, alice_read):
                         headers={"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"})
     check("21: a manifest whose model layer is not GGUF is a 400 MANIFEST_INVALID",
           s1 == 201 and s2 == 201 and status == 400 and b"GGUF" in body, f"{s1} {s2} {status} {body[:200]}")
+    # 12: manifests are small.
+    big = dict(manifest, annotations={"padding": "x" * (300 << 10)})
+    status, body = http("PUT", hub.base + "/v2/alice/big-manifest/manifests/v1", json.dumps(big).encode(), token=alice,
+                        headers={"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"})
+    check("12: a manifest over 256 KiB is a 413", status == 413, f"{status} {body[:200]}")
+    many = dict(manifest, layers=manifest["layers"] + [{"mediaType": "application/vnd.ollama.image.license", "digest": config_digest, "size": 25}] * 64)
+    status, body = http("PUT", hub.base + "/v2/alice/many-layers/manifests/v1", json.dumps(many).encode(), token=alice,
+                        headers={"Content-Type": "application/vnd.docker.distribution.manifest.v2+json"})
+    check("12: a manifest of 65 layers is a 400 naming the limit", status == 400 and b"64" in body, f"{status} {body[:200]}")
 
 
 def test_logins(hub):
