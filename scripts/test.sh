@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs Hearth's tests: fetches the real models into the cache first (sha256-checked; a no-op
-# when cached), runs every test target in a release build (the kernels are too slow
+# when cached), checks that the built-in evaluation suite is what scripts/make-suite.py makes
+# from its Debian packages, runs every test target in a release build (the kernels are too slow
 # unoptimized for the real-model tests), then drives the real `hearth serve` binary with the
 # official `openai`, `ollama` and `huggingface_hub` Python clients (installed from PyPI the first time, with
 # jsonschema to validate constrained output, into .build/venv-clients), and tests the model
 # store and the hub through the binary (imports and pulls killed part way, concurrent imports
-# and pushes, digests, access), the leaderboard (signatures checked with the `cryptography`
+# and pushes, digests, access), the security review's attacks on both servers with a bounded fuzz
+# (scripts/test-security.py), the leaderboard (signatures checked with the `cryptography`
 # package, reproduction on the hub), and `hearth convert` against folders the official transformers
 # library writes, and `hearth eval` (also against lm-evaluation-harness through `hearth serve`;
 # torch, transformers and lm-eval in ~/.cache/hearth/venv-transformers). Extra arguments go to
