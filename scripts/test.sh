@@ -45,6 +45,9 @@ python3 scripts/load-test.py "$bin" "$model"
 echo "== the model store through the hearth binary (kills, concurrent imports, bad input)" >&2
 python3 scripts/test-store-cli.py "$bin" "$model"
 
+echo "== the command line: every command's help, the errors of common mistakes, run's standard output" >&2
+python3 scripts/test-cli.py "$bin" "$model"
+
 echo "== security: the review's attacks on hearth serve and hearth hub serve, and a bounded fuzz" >&2
 python3 scripts/test-security.py "$bin" "$model"
 
