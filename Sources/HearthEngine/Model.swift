@@ -110,7 +110,7 @@ public final class Model: @unchecked Sendable {
         for message in messages {
             guard case .string(let content) = message.content, !content.isEmpty else { continue }
             let found = [content, content.trimmingCharacters(in: .whitespacesAndNewlines)].lazy
-                .filter { !$0.isEmpty }.compactMap { Self.find(Array($0.utf8), in: utf8, from: cursor) }.first
+                .filter { !$0.isEmpty }.compactMap { utf8[cursor...].firstRange(of: Array($0.utf8)) }.first
             if let found {
                 ranges.append(found)
                 cursor = found.upperBound
@@ -121,31 +121,20 @@ public final class Model: @unchecked Sendable {
         return ChatPrompt(text: text, messageRanges: ranges)
     }
 
-    /// The first occurrence of `needle` in `haystack` at or after `from`, as a byte range.
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Range<Int>? {
-        guard !needle.isEmpty, haystack.count - from >= needle.count else { return nil }
-        var i = from
-        while i <= haystack.count - needle.count {
-            if haystack[i] == needle[0] && haystack[i ..< i + needle.count].elementsEqual(needle) { return i ..< i + needle.count }
-            i += 1
-        }
-        return nil
-    }
-
     /// Tokenizes a chat prompt: control tokens the template wrote are tokens, those inside a
     /// message's text are text.
     public func tokenize(_ prompt: ChatPrompt) -> [Int32] {
-        let startsWithBOS = tokenizer.bosID.flatMap(tokenizer.tokenText).map { !$0.isEmpty && prompt.text.hasPrefix($0) } == true
-        return tokenizer.encode(prompt.text, addSpecial: !startsWithBOS, parseSpecial: true, plain: prompt.messageRanges)
+        tokenize(prompt.text, parseSpecial: true, plain: prompt.messageRanges)
     }
 
     /// Tokenizes a prompt the way llama.cpp does for completion: BOS added when the model asks
     /// for it, special tokens (like `<|im_start|>`) parsed when `parseSpecial`.
     /// A text that already starts with the BOS token's text (as chat templates that write
     /// `{{ bos_token }}` render) gets no second one.
-    public func tokenize(_ text: String, parseSpecial: Bool = true) -> [Int32] {
+    /// `plain` are byte ranges in which control tokens are not recognised (`ChatPrompt`).
+    public func tokenize(_ text: String, parseSpecial: Bool = true, plain: [Range<Int>] = []) -> [Int32] {
         let startsWithBOS = parseSpecial && tokenizer.bosID.flatMap(tokenizer.tokenText).map { !$0.isEmpty && text.hasPrefix($0) } == true
-        return tokenizer.encode(text, addSpecial: !startsWithBOS, parseSpecial: parseSpecial)
+        return tokenizer.encode(text, addSpecial: !startsWithBOS, parseSpecial: parseSpecial, plain: plain)
     }
 }
 
