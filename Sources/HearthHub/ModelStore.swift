@@ -119,12 +119,12 @@ public final class ModelStore: Sendable {
         try StoreFiles.writeAtomically(data, to: manifestPath(name))
     }
 
-    /// The manifests of one repository (every tag of `host/namespace/model`), read from its
-    /// folder alone; tags whose manifest cannot be read are left out.
-    public func manifests(host: String = ModelName.localHost, namespace: String, model: String) -> [StoredManifest] {
-        let folder = "\(manifestsDirectory)/\(host)/\(namespace)/\(model)"
+    /// The manifests of every tag of `repository`'s host, namespace and model (its own tag does
+    /// not matter), read from that folder alone; tags whose manifest cannot be read are left out.
+    public func manifests(inRepositoryOf repository: ModelName) -> [StoredManifest] {
+        let folder = (manifestPath(repository) as NSString).deletingLastPathComponent
         return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted().compactMap { tag in
-            guard let name = try? ModelName(host: host, namespace: namespace, model: model, tag: tag) else { return nil }
+            guard let name = try? repository.withTag(tag) else { return nil }
             return try? manifest(name)
         }
     }

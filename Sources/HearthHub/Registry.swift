@@ -117,23 +117,25 @@ public final class Registry: Sendable {
     public func manifest(_ repository: ModelName, reference: String) throws(RegistryError) -> StoredManifest {
         if reference.hasPrefix("sha256:") {
             guard let digest = try? Digest(parsing: reference) else { throw RegistryError.digestInvalid("'\(reference)' is not a digest") }
-            if let m = store.manifests(host: repository.host, namespace: repository.namespace, model: repository.model).first(where: { $0.digest == digest }) {
-                return m
-            }
-            let exists = !store.manifests(host: repository.host, namespace: repository.namespace, model: repository.model).isEmpty
-            throw exists ? RegistryError.manifestUnknown("no manifest \(reference) in \(repository.repository)") : RegistryError.nameUnknown(repository.repository)
+            let manifests = store.manifests(inRepositoryOf: repository)
+            if let m = manifests.first(where: { $0.digest == digest }) { return m }
+            throw missing("no manifest \(reference)", in: repository, hasManifests: !manifests.isEmpty)
         }
         let name: ModelName
         do { name = try repository.withTag(reference) } catch { throw RegistryError.nameInvalid(error.message) }
         do {
             guard let m = try store.manifest(name) else {
-                // A repository with no tags at all is as unknown as a private one (which
-                // `readable` refuses by name): the answers must not tell the two apart.
-                let exists = !store.manifests(host: repository.host, namespace: repository.namespace, model: repository.model).isEmpty
-                throw exists ? RegistryError.manifestUnknown("no tag '\(reference)' in \(repository.repository)") : RegistryError.nameUnknown(repository.repository)
+                throw missing("no tag '\(reference)'", in: repository, hasManifests: !store.manifests(inRepositoryOf: repository).isEmpty)
             }
             return m
         } catch let e as RegistryError { throw e } catch { throw RegistryError.failed("\(error)") }
+    }
+
+    /// A reference the repository lacks: MANIFEST_UNKNOWN in a repository that has manifests,
+    /// NAME_UNKNOWN in one with none, as a private one answers (`readable`), so that the two
+    /// cannot be told apart.
+    private func missing(_ what: String, in repository: ModelName, hasManifests: Bool) -> RegistryError {
+        hasManifests ? .manifestUnknown("\(what) in \(repository.repository)") : .nameUnknown(repository.repository)
     }
 
     /// Stores a pushed manifest under `tag`, once every blob it names is here with its size.
@@ -181,7 +183,7 @@ public final class Registry: Sendable {
     public func blob(_ text: String, in repository: ModelName) throws(RegistryError) -> (path: String, size: Int) {
         guard let digest = try? Digest(parsing: text) else { throw RegistryError.digestInvalid("'\(text)' is not a digest") }
         let named = StoreFiles.fileSize(linkPath(digest, repository)) != nil
-            || store.manifests(host: repository.host, namespace: repository.namespace, model: repository.model).contains { m in
+            || store.manifests(inRepositoryOf: repository).contains { m in
                 m.manifest.config.digest == digest || m.manifest.layers.contains { $0.digest == digest }
             }
         guard named, let size = store.blobSize(digest) else { throw RegistryError.blobUnknown(text) }
@@ -207,11 +209,9 @@ public final class Registry: Sendable {
     /// A new upload's id, for `user` pushing to `repository`. The upload is theirs: another
     /// user, or another repository's path, cannot add to it, finish it or cancel it.
     public func startUpload(to repository: ModelName, by user: String) throws(RegistryError) -> String {
-        removeAbandonedUploads()
-        let openUploads = ((try? FileManager.default.contentsOfDirectory(atPath: uploadsDirectory)) ?? []).filter { $0.hasSuffix(".owner") }
-            .filter { (try? String(contentsOfFile: "\(uploadsDirectory)/\($0)", encoding: .utf8))?.hasSuffix("\n\(user)") == true }
-        guard openUploads.count < Self.openUploadsPerUser else {
-            throw RegistryError(429, "TOOMANYREQUESTS", "\(user) has \(openUploads.count) uploads in progress; finish or cancel one first (at most \(Self.openUploadsPerUser))")
+        let inProgress = openUploads().filter { $0.hasSuffix("\n\(user)") }.count
+        guard inProgress < Self.openUploadsPerUser else {
+            throw RegistryError(429, "TOOMANYREQUESTS", "\(user) has \(inProgress) uploads in progress; finish or cancel one first (at most \(Self.openUploadsPerUser))")
         }
         let id = UUID().uuidString.lowercased()
         let fd = open(uploadPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -233,13 +233,26 @@ public final class Registry: Sendable {
 
     /// Removes uploads no chunk has reached for `abandonedUploadSeconds` (and owner records left
     /// without an upload), so that uploads left by clients that went away do not fill the disk.
-    public func removeAbandonedUploads(now: Date = Date()) {
+    public func removeAbandonedUploads(now: Date = Date()) { _ = openUploads(now: now) }
+
+    /// The owner records of the uploads in progress, after removing the abandoned ones: one
+    /// pass over the uploads folder.
+    private func openUploads(now: Date = Date()) -> [String] {
+        var owners: [String] = []
         for file in (try? FileManager.default.contentsOfDirectory(atPath: uploadsDirectory)) ?? [] {
-            let id = file.hasSuffix(".owner") ? String(file.dropLast(6)) : file
-            guard (try? checkUploadID(id)) != nil else { continue }
-            let modified = StoreFiles.modified(uploadPath(id))
-            if modified == nil || now.timeIntervalSince(modified!) > Self.abandonedUploadSeconds { cancelUpload(id) }
+            if file.hasSuffix(".owner") {
+                let id = String(file.dropLast(6))
+                if (try? checkUploadID(id)) != nil, StoreFiles.fileSize(uploadPath(id)) == nil { unlink(ownerPath(id)) }
+                continue
+            }
+            guard (try? checkUploadID(file)) != nil else { continue }
+            guard let modified = StoreFiles.modified(uploadPath(file)), now.timeIntervalSince(modified) <= Self.abandonedUploadSeconds else {
+                cancelUpload(file)
+                continue
+            }
+            if let owner = try? String(contentsOfFile: ownerPath(file), encoding: .utf8) { owners.append(owner) }
         }
+        return owners
     }
 
     static func owner(_ repository: ModelName, _ user: String) -> String { "\(repository.namespace)/\(repository.model)\n\(user)" }
