@@ -26,6 +26,12 @@ public struct Digest: Hashable, Sendable, CustomStringConvertible, Codable, Comp
     public static func of(_ data: some DataProtocol) -> Digest { Digest(hash: SHA256.hash(data: data)) }
 
     public var description: String { "sha256:\(hex)" }
+    /// The 32 bytes the hex digits spell.
+    public var bytes: [UInt8] {
+        let digits = Array(hex.utf8)
+        func value(_ c: UInt8) -> UInt8 { c <= UInt8(ascii: "9") ? c - UInt8(ascii: "0") : c - UInt8(ascii: "a") + 10 }
+        return stride(from: 0, to: digits.count, by: 2).map { value(digits[$0]) << 4 | value(digits[$0 + 1]) }
+    }
     /// The blob's file name in a store (`sha256-<hex>`, as Ollama names blobs).
     public var fileName: String { "sha256-\(hex)" }
     /// The first 12 hex digits, as `hearth list` shows a model's ID.

@@ -98,7 +98,8 @@ struct HubPages {
     func model(_ request: Request, _ context: BasicRequestContext) throws -> (String, String) {
         let access = access(request)
         let name = try registry.readable(try context.parameters.require("namespace"), try context.parameters.require("model"), access)
-        guard let r = try registry.repositories(visibleTo: access).first(where: { $0.namespace == name.namespace && $0.model == name.model }) else {
+        let visible = try registry.repositories(visibleTo: access)
+        guard let r = visible.first(where: { $0.namespace == name.namespace && $0.model == name.model }) else {
             throw RegistryError(404, "NAME_UNKNOWN", "no repository \(name.repository) on this hub")
         }
         let tag = request.uri.queryParameters.get("tag") ?? r.head.name.tag
@@ -144,9 +145,9 @@ struct HubPages {
         html += "<section id=\"lineage\"><h2>Lineage</h2>"
         if let digest = modelFile?.blob.digest.description {
             // Only relatives the viewer may read: a private child or parent is not named.
-            let visible = Set(((try? registry.repositories(visibleTo: access)) ?? []).map(\.id))
-            let parents = (revision?.parentDigest.map { (try? registry.database.revisions(modelDigest: $0)) ?? [] } ?? []).filter { visible.contains($0.repository) }
-            let children = ((try? registry.database.revisions(parentDigest: digest)) ?? []).filter { visible.contains($0.repository) }
+            let readable = Set(visible.map(\.id))
+            let parents = (revision?.parentDigest.map { (try? registry.database.revisions(modelDigest: $0)) ?? [] } ?? []).filter { readable.contains($0.repository) }
+            let children = ((try? registry.database.revisions(parentDigest: digest)) ?? []).filter { readable.contains($0.repository) }
             html += "<p>This model: <code>\(escape(digest))</code></p>"
             if let parentDigest = revision?.parentDigest {
                 html += "<p>Made from <code>\(escape(parentDigest))</code>" + (parents.isEmpty ? " (not on this hub)" : ":") + "</p>"
@@ -281,11 +282,7 @@ struct HubPages {
         .board th a{color:#1d2330}.scroll{overflow-x:auto}
         code{font-size:12px}.card pre{background:#f0f2f6;padding:8px 12px;border-radius:6px;overflow:auto}
         """
-    static let stylesheetHash: String = {
-        let hex = Array(Digest.of(Data(stylesheet.utf8)).hex.utf8)
-        let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
-        return "sha256-" + Data(bytes).base64EncodedString()
-    }()
+    static let stylesheetHash = "sha256-" + Data(Digest.of(Data(stylesheet.utf8)).bytes).base64EncodedString()
 
     static func layout(title: String, body: String) -> String {
         """
