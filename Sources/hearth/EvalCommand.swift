@@ -94,19 +94,22 @@ struct EvalCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: expanded) else { throw CLIError("task file '\(entry)' does not exist") }
             return [(expanded, nil)]
         }
-        let builtin = Result { () throws(EvalError) in try BuiltinSuite.installed() }
-        if let suite = try? builtin.get() {
-            if suite.suites.contains(entry) { return suite.tasks(in: entry).map { ($0.path, nil) } }
-            if let path = suite.task(named: entry) { return [(path, nil)] }
-        } else if entry == "core", case let .failure(error) = builtin {
-            throw CLIError(error.message)
+        // Without the built-in suites a name can still be a fetched BIG-bench task; `core` cannot.
+        let builtin: BuiltinSuite?
+        do { builtin = try BuiltinSuite.installed() } catch {
+            if entry == "core" { throw CLIError(error.message) }
+            builtin = nil
+        }
+        if let builtin {
+            if builtin.suites.contains(entry) { return builtin.tasks(in: entry).map { ($0.path, nil) } }
+            if let path = builtin.task(named: entry) { return [(path, nil)] }
         }
         let folder = bigbenchRoot + "/" + entry
         let subtasks = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
             .filter { FileManager.default.fileExists(atPath: folder + "/" + $0 + "/task.json") }
         if !subtasks.isEmpty { return subtasks.map { (folder + "/" + $0 + "/task.json", entry + ":" + $0) } }
         guard FileManager.default.fileExists(atPath: folder + "/task.json") else {
-            let builtinTasks = (try? builtin.get()).map { suite in suite.suites.flatMap { suite.tasks(in: $0).map(\.name) } } ?? []
+            let builtinTasks = builtin.map { suite in suite.suites.flatMap { suite.tasks(in: $0).map(\.name) } } ?? []
             let fetched = (try? FileManager.default.contentsOfDirectory(atPath: bigbenchRoot).sorted()) ?? []
             throw CLIError("unknown task '\(entry)': not a file, not `core` or one of its tasks (\(builtinTasks.joined(separator: ", ")))"
                 + (fetched.isEmpty ? ", and no BIG-bench tasks are fetched in \(bigbenchRoot)" : ", nor a fetched BIG-bench task (\(fetched.joined(separator: ", ")))"))
