@@ -66,6 +66,7 @@ public struct ModelCard: Sendable, Equatable {
     /// an `&` or `*` that starts a node (at the start of the line, or after a space, `[`, `{`,
     /// `,`, `:`, `-` or `?`) outside quotes and comments, followed by a name.
     static func lineWithAnchorOrAlias(_ yaml: String) -> Int? {
+        let nodeStart = " \t[{,:-?"
         for (index, line) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var quote: Character?, previous: Character = " "
             let characters = Array(line)
@@ -76,9 +77,9 @@ public struct ModelCard: Sendable, Equatable {
                     continue
                 }
                 // A quote opens a quoted scalar only where a node starts (not the ' of "it's").
-                if (c == "\"" || c == "'") && " \t[{,:-?".contains(previous) { quote = c; continue }
+                if (c == "\"" || c == "'") && nodeStart.contains(previous) { quote = c; continue }
                 if c == "#" && (previous == " " || i == 0) { break }
-                if (c == "&" || c == "*"), " \t[{,:-?".contains(previous), i + 1 < characters.count, !characters[i + 1].isWhitespace {
+                if (c == "&" || c == "*"), nodeStart.contains(previous), i + 1 < characters.count, !characters[i + 1].isWhitespace {
                     return index
                 }
             }

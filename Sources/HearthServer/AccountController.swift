@@ -25,8 +25,9 @@ struct AccountController {
         let user = String(decoded[..<colon]), password = String(decoded[decoded.index(after: colon)...])
         let now = Date().timeIntervalSince1970
         if let wait = throttle.withLock({ $0.wait(for: user, at: now) }) {
-            var error = RegistryError(429, "TOOMANYREQUESTS", "too many failed logins for '\(user)'; try again in \(Int(wait.rounded(.up))) s")
-            error.retryAfter = Int(wait.rounded(.up))
+            let seconds = Int(wait.rounded(.up))
+            var error = RegistryError(429, "TOOMANYREQUESTS", "too many failed logins for '\(user)'; try again in \(seconds) s")
+            error.retryAfter = seconds
             throw error
         }
         // The same answer, after the same work, for an unknown user and a wrong password.

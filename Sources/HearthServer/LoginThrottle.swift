@@ -15,7 +15,10 @@ public struct LoginThrottle: Sendable {
     public static let capacity = 10_000
 
     struct Failures: Sendable { var count: Int; var last: Double }
-    private(set) var failures: [String: Failures] = [:]
+    private var failures: [String: Failures] = [:]
+
+    /// How many names it remembers failures of (at most `capacity`).
+    public var rememberedNames: Int { failures.count }
 
     public init() {}
 
@@ -33,8 +36,7 @@ public struct LoginThrottle: Sendable {
             let oldest = failures.sorted { $0.value.last < $1.value.last }.prefix(Self.capacity / 10).map(\.key)
             for k in oldest { failures[k] = nil }
         }
-        failures[key, default: Failures(count: 0, last: now)].count += 1
-        failures[key]!.last = now
+        failures[key] = Failures(count: (failures[key]?.count ?? 0) + 1, last: now)
     }
 
     public mutating func succeeded(_ name: String) { failures[name.lowercased()] = nil }

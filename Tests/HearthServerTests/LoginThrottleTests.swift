@@ -29,6 +29,7 @@ struct LoginThrottleTests {
     func capacity() {
         var t = LoginThrottle()
         for i in 0..<(LoginThrottle.capacity + 5) { t.failed("user\(i)", at: Double(i)) }
+        #expect(t.rememberedNames <= LoginThrottle.capacity)
         for _ in 0..<LoginThrottle.freeFailures { t.failed("newest", at: 1e6) }
         #expect(t.wait(for: "newest", at: 1e6) != nil)
     }
