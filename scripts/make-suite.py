@@ -384,9 +384,14 @@ def generation_yaml(name, description, doc_to_text, max_tokens, filter_name, ste
             "metric_list: [{metric: exact_match}]\n")
 
 
+def synonym_question(doc):
+    """The synonyms task's prompt, as its doc_to_text writes it."""
+    return f"Which word is closest in meaning to \"{doc['word']}\"?\n" + "".join(f"{l}. {c}\n" for l, c in zip("ABCD", doc["choices"])) + "Answer:"
+
+
 TASKS = {
     "definitions": dict(
-        make=definitions,
+        make=definitions, wordnet=True,
         yaml=multiple_choice_yaml("definitions", "Definition: {{definition}}\\nWord:"),
         readme="""# definitions
 
@@ -401,7 +406,8 @@ Source: WordNet 3.0 (`/usr/share/wordnet` of Debian's `wordnet-base`): `data.*` 
 and senses, `index.*` for sense order, `cntlist.rev` for frequencies.
 """),
     "synonyms": dict(
-        make=synonyms,
+        make=synonyms, wordnet=True,
+        solved=lambda e: synonym_question(e) + " " + "ABCD"[e["answer"]] + "\n\n",
         yaml=multiple_choice_yaml(
             "synonyms", 'Which word is closest in meaning to \\"{{word}}\\"?\\nA. {{choices[0]}}\\nB. {{choices[1]}}\\nC. {{choices[2]}}\\nD. {{choices[3]}}\\nAnswer:',
             doc_to_choice='["A", "B", "C", "D"]', description=True),
@@ -418,7 +424,7 @@ cycles A, B, C, D, so a model that always answers one letter scores exactly chan
 Source: WordNet 3.0 (`/usr/share/wordnet` of Debian's `wordnet-base`).
 """),
     "hypernyms": dict(
-        make=hypernyms,
+        make=hypernyms, wordnet=True,
         yaml=multiple_choice_yaml("hypernyms", "Word: {{word}}\\nIt is a kind of:"),
         readme="""# hypernyms
 
@@ -430,7 +436,8 @@ word) and three hypernyms of other nouns, none of them an ancestor of the noun i
 Source: WordNet 3.0 (`/usr/share/wordnet` of Debian's `wordnet-base`).
 """),
     "antonyms": dict(
-        make=antonyms,
+        make=antonyms, wordnet=True,
+        solved=lambda e: f"{e['word']} -> {e['answer']}\n",
         yaml=generation_yaml("antonyms", "Write the opposite of each word.\\n\\n{examples}", "{{word}} ->", 10,
                              "strip", "{function: remove_whitespace}, {function: lowercase}"),
         readme="""# antonyms
@@ -445,7 +452,8 @@ twice in the Semantic Concordance. 400 pairs.
 Source: WordNet 3.0's antonym pointers (`!` in `data.*` of Debian's `wordnet-base`).
 """),
     "arithmetic": dict(
-        make=arithmetic,
+        make=lambda wn: arithmetic(),
+        solved=lambda e: f"Question: What is {e['a']} {e['op']} {e['b']}?\nAnswer: {e['answer']}\n\n",
         yaml=generation_yaml("arithmetic", "{examples}", "Question: What is {{a}} {{op}} {{b}}?\\nAnswer:", 8,
                              "number", '{function: regex, regex_pattern: "(-?[0-9]+)", group_select: 0}'),
         readme="""# arithmetic
@@ -459,7 +467,7 @@ Source: written by `scripts/make-suite.py` from a seeded random generator; no li
 restricts it (the project's own data).
 """),
     "elements": dict(
-        make=elements,
+        make=lambda wn: elements(),
         yaml=multiple_choice_yaml("elements", "{{question}}"),
         readme="""# elements
 
@@ -473,7 +481,7 @@ Source: Jay Kominek's elements database (`/usr/share/dictd/elements.dict.dz` of 
 `dict-elements`), which its author placed in the public domain.
 """),
     "devils_dictionary": dict(
-        make=devils_dictionary,
+        make=lambda wn: devils_dictionary(),
         yaml="""task: devils_dictionary
 dataset_path: data.jsonl
 output_type: loglikelihood_rolling
@@ -494,38 +502,17 @@ edition of 1993. The text is in the public domain (copyright 1911, expired).
 """),
 }
 
-LICENSES = {
-    "definitions": "wordnet", "synonyms": "wordnet", "hypernyms": "wordnet", "antonyms": "wordnet",
-}
-
-
-def synonym_question(doc):
-    """The synonyms task's prompt, as its doc_to_text writes it."""
-    return f"Which word is closest in meaning to \"{doc['word']}\"?\n" + "".join(f"{l}. {c}\n" for l, c in zip("ABCD", doc["choices"])) + "Answer:"
-
-
-def examples_text(name, examples):
-    """The solved examples of a generation task, as a YAML double-quoted string's body."""
-    if name == "antonyms":
-        text = "".join(f"{e['word']} -> {e['answer']}\n" for e in examples)
-    elif name == "synonyms":
-        text = "".join(synonym_question(e) + " " + "ABCD"[e["answer"]] + "\n\n" for e in examples)
-    else:
-        text = "".join(f"Question: What is {e['a']} {e['op']} {e['b']}?\nAnswer: {e['answer']}\n\n" for e in examples)
-    return json.dumps(text)[1:-1]
-
-
 def write_suite(out):
     wn = WordNet()
     out.mkdir(parents=True, exist_ok=True)
     summary = []
     for name, task in TASKS.items():
-        make = task["make"]
-        made = make(wn) if make.__code__.co_argcount == 1 else make()
-        # A generation task gives fixed solved examples too, written into its description so
-        # that every tool builds the same prompt (few-shot samplers differ between tools).
-        docs, examples = made if isinstance(made, tuple) else (made, None)
-        yaml = task["yaml"].replace("{examples}", examples_text(name, examples)) if examples else task["yaml"]
+        made = task["make"](wn)
+        # A task with `solved` also gives fixed solved examples, written into its description
+        # (a YAML double-quoted string) so that every tool builds the same prompt: few-shot
+        # samplers differ between tools.
+        docs, examples = made if "solved" in task else (made, None)
+        yaml = task["yaml"].replace("{examples}", json.dumps("".join(map(task["solved"], examples)))[1:-1]) if examples else task["yaml"]
         folder = out / name
         folder.mkdir(exist_ok=True)
         with open(folder / "data.jsonl", "w", encoding="utf-8", newline="\n") as f:
@@ -533,7 +520,7 @@ def write_suite(out):
                 f.write(json.dumps(doc, ensure_ascii=False) + "\n")
         (folder / "task.yaml").write_text(yaml, encoding="utf-8")
         readme = task["readme"] + COMMON_README.format(name=name)
-        if LICENSES.get(name) == "wordnet":
+        if task.get("wordnet"):
             readme += "\n## License\n\nThe data is derived from WordNet 3.0, under its license:\n\n" \
                 + "\n".join("    " + line for line in WORDNET_LICENSE.splitlines()) + "\n"
         (folder / "README.md").write_text(readme, encoding="utf-8")

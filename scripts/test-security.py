@@ -247,18 +247,11 @@ def test_hub(hub, home, alice, digest, child_config):
     check("5: ...which its owner still sees there", status == 200 and b"secret-child" in page, f"{status}")
 
     # 23: Content-Range.
-    status, _ = http("POST", hub.base + "/v2/alice/upload-test/blobs/uploads/", b"", token=alice)
-    uploads = [u for u in os.listdir(os.path.join(hub.data, "uploads"))] if os.path.isdir(os.path.join(hub.data, "uploads")) else []
+    status, location = start_upload(hub, alice, "alice/upload-test")
     check("23: an upload starts (sanity)", status == 202, str(status))
-    status, body = http("POST", hub.base + "/v2/alice/upload-test/blobs/uploads/", b"", token=alice)
-    # The Location of a fresh upload, for the PATCH.
-    req = urllib.request.Request(hub.base + "/v2/alice/upload-test/blobs/uploads/", data=b"", method="POST", headers={"Authorization": f"Bearer {alice}"})
-    with urllib.request.urlopen(req) as r:
-        location = r.headers["Location"]
     for bad in ["-10-12", "12-10", "a-b", "5"]:
         status, body = http("PATCH", hub.base + location, b"0123456789", token=alice, headers={"Content-Range": bad, "Content-Type": "application/octet-stream"})
         check(f"23: Content-Range '{bad}' is a 400 BLOB_UPLOAD_INVALID", status == 400 and b"BLOB_UPLOAD_INVALID" in body, f"{status} {body[:200]}")
-    del uploads
 
 
 def test_hub_small(hub, home, hub_data, alice, alice_read):
@@ -329,15 +322,18 @@ def test_logins(hub):
           f"{statuses} {retry}")
 
 
+def start_upload(hub, token, repo):
+    """(202, the upload's Location) for a new upload to `repo`, or (status, the error's text)."""
+    req = urllib.request.Request(hub.base + f"/v2/{repo}/blobs/uploads/", data=b"", method="POST", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers["Location"]
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
 def test_uploads(hub, alice, bob):
-    def start(token, repo):
-        req = urllib.request.Request(hub.base + f"/v2/{repo}/blobs/uploads/", data=b"", method="POST", headers={"Authorization": f"Bearer {token}"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, r.headers["Location"]
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-    status, location = start(alice, "alice/owned")
+    status, location = start_upload(hub, alice, "alice/owned")
     upload_id = location.rsplit("/", 1)[-1]
     for who, token, path in [("bob, through his own repository", bob, f"/v2/bob/x/blobs/uploads/{upload_id}"),
                              ("alice, through another repository", alice, f"/v2/alice/other/blobs/uploads/{upload_id}")]:
@@ -348,17 +344,17 @@ def test_uploads(hub, alice, bob):
     check("17: ...which is still there for alice", status == 204, str(status))
     # 13: abandoned uploads go; open uploads are bounded per user.
     os.utime(os.path.join(hub.data, "uploads", upload_id), (time.time() - 2 * 86400,) * 2)
-    status, other = start(alice, "alice/owned")
+    status, other = start_upload(hub, alice, "alice/owned")
     status_old, _ = http("GET", hub.base + location, token=alice)
     check("13: an upload untouched for two days is removed when the next one starts", status == 202 and status_old == 404, f"{status} {status_old}")
-    answers = [start(bob, "bob/many") for _ in range(20)]
+    answers = [start_upload(hub, bob, "bob/many") for _ in range(20)]
     refused = [a for a in answers if a[0] == 429]
     check("13: a user's 17th open upload is refused (429), naming the limit",
           [a[0] for a in answers[:16]] == [202] * 16 and refused and "16" in refused[0][1], str([a[0] for a in answers]))
     for status, location in answers:
         if status == 202:
             http("DELETE", hub.base + location, token=bob)
-    check("13: ...and cancelling them frees the places", start(bob, "bob/many")[0] == 202)
+    check("13: ...and cancelling them frees the places", start_upload(hub, bob, "bob/many")[0] == 202)
 
 
 def push_card(hub, token, repo, text, model):
